@@ -1,0 +1,13 @@
+"""Every periodic task of the product, declared in one place.
+
+`manage.py sync_periodic_tasks` writes them into django-celery-beat's tables
+(idempotent), so `celery beat` with the database scheduler runs them and staff
+can pause one from the admin.
+"""
+
+PERIODIC_TASKS = {
+    "Materialise occurrences to the horizon": {
+        "task": "events.occurrences_extend_horizon_task",
+        "crontab": {"minute": "15", "hour": "2"},
+    },
+}

@@ -1,0 +1,63 @@
+"""Reads about venues and who may act on them.
+
+Every staff page and API endpoint asks these functions, so the rules of who
+sees what live in one place.
+"""
+
+from django.db.models import Q, QuerySet
+
+from venues.models import AdminUnit, StaffRole, Venue
+
+# What a role allows at a venue. Officers read; managers run the venue; door
+# staff scan and count.
+VIEW = "view"
+MANAGE = "manage"
+DOOR = "door"
+
+_CAPABILITIES = {
+    StaffRole.Role.MANAGER: {VIEW, MANAGE, DOOR},
+    StaffRole.Role.DOOR: {VIEW, DOOR},
+    StaffRole.Role.OFFICER: {VIEW},
+}
+
+
+def venues_in_unit_q(unit: AdminUnit, prefix: str = "") -> Q:
+    """A filter for venues located in `unit` (a province includes its communes)."""
+    if unit.level == AdminUnit.Level.PROVINCE:
+        return Q(**{f"{prefix}admin_unit": unit}) | Q(**{f"{prefix}admin_unit__parent": unit})
+    if unit.level == AdminUnit.Level.GROUP:
+        return Q(**{f"{prefix}admin_unit__groups": unit})
+    return Q(**{f"{prefix}admin_unit": unit})
+
+
+def venues_for_user(user, capability: str = VIEW) -> QuerySet[Venue]:
+    """Venues on which `user` has `capability` (view, manage or door)."""
+    if not user.is_authenticated or not user.is_active:
+        return Venue.objects.none()
+    if user.is_superuser:
+        return Venue.objects.all()
+    roles = [r for r, caps in _CAPABILITIES.items() if capability in caps]
+    condition = Q(pk__in=[])
+    for staff_role in StaffRole.objects.filter(user=user, role__in=roles).select_related("admin_unit"):
+        if staff_role.venue_id:
+            condition |= Q(pk=staff_role.venue_id)
+        else:
+            condition |= venues_in_unit_q(staff_role.admin_unit)
+    return Venue.objects.filter(condition).distinct()
+
+
+def user_can(user, capability: str, venue: Venue) -> bool:
+    return venues_for_user(user, capability).filter(pk=venue.pk).exists()
+
+
+def units_for_user(user) -> QuerySet[AdminUnit]:
+    """Administrative units an officer oversees."""
+    if user.is_superuser:
+        return AdminUnit.objects.filter(level=AdminUnit.Level.PROVINCE)
+    return AdminUnit.objects.filter(
+        staff_roles__user=user, staff_roles__role=StaffRole.Role.OFFICER
+    ).distinct()
+
+
+def is_staff_member(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.staff_roles.exists())
