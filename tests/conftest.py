@@ -94,3 +94,48 @@ def officer(province):
 def citizen(db):
     """A logged-in user with no staff role at all."""
     return make_user(username="citizen")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process on Redis, reading the test database.
+
+    Yields the name of a queue private to this test; send tasks with
+    `task.apply_async(..., queue=queue)`.
+    """
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from django.db import connection
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool=solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO", "-n", f"{queue}@%h"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1)
+        if replies:
+            break
+        if worker.poll() is not None:
+            raise RuntimeError("Celery worker exited:\n" + worker.stdout.read())
+    else:
+        worker.kill()
+        raise RuntimeError("Celery worker did not start in 60 s")
+    yield queue
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
