@@ -181,6 +181,7 @@ def programme_update(*, programme: Programme, audiences=None, **changes) -> Prog
     """Update a programme. A change of dates or recurrence re-materialises the
     future: past occurrences are history and stay as they were."""
     programme = Programme.objects.select_for_update().select_related("event", "venue").get(pk=programme.pk)
+    _refuse_if_cancelled(programme)
     event = programme.event
     title = changes.pop("title", event.title)
     description = changes.pop("description", event.description)
@@ -229,15 +230,22 @@ def programme_update(*, programme: Programme, audiences=None, **changes) -> Prog
     return programme
 
 
-def programme_publish(*, programme: Programme) -> Programme:
+def _refuse_if_cancelled(programme: Programme) -> None:
+    # A cancelled programme stays cancelled: re-scheduling would materialise fresh,
+    # uncancelled dates and unpublishing would turn it back into a draft.
     if programme.status == Programme.Status.CANCELLED:
-        raise ProgrammeError("cancelled", _("A cancelled programme cannot be published."))
+        raise ProgrammeError("cancelled", _("A cancelled programme cannot be changed."))
+
+
+def programme_publish(*, programme: Programme) -> Programme:
+    _refuse_if_cancelled(programme)
     programme.status = Programme.Status.PUBLISHED
     programme.save(update_fields=["status", "updated_at"])
     return programme
 
 
 def programme_unpublish(*, programme: Programme) -> Programme:
+    _refuse_if_cancelled(programme)
     programme.status = Programme.Status.DRAFT
     programme.save(update_fields=["status", "updated_at"])
     return programme

@@ -195,9 +195,7 @@ def programme_edit(request, pk):
 
 
 def _refuse_cancelled(request, programme):
-    # events.services does not refuse these yet: rescheduling would materialise
-    # new, uncancelled dates, and unpublishing would turn "cancelled" into "draft",
-    # so a cancelled programme could come back without anyone deciding to.
+    # The service refuses the change too; this spares staff a form they cannot save.
     messages.error(request, _("A cancelled programme cannot be changed."))
     return redirect(_programme_url(programme))
 
@@ -223,8 +221,6 @@ def programme_publish(request, pk):
 @require_POST
 def programme_unpublish(request, pk):
     programme = _programme(request, pk, MANAGE)
-    if programme.status == Programme.Status.CANCELLED:
-        return _refuse_cancelled(request, programme)
     return _programme_action(request, programme, services.programme_unpublish, _("The programme is no longer public."))
 
 

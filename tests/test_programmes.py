@@ -18,6 +18,8 @@ from events.services import (
     occurrences_extend_horizon,
     occurrences_materialise,
     programme_cancel,
+    programme_publish,
+    programme_unpublish,
     programme_update,
 )
 from tests.factories import make_programme
@@ -247,3 +249,25 @@ def test_fixed_offset_bounds_are_converted_before_reaching_django_scheduler(venu
     programme = make_programme(venue=venue, day=MONDAY, recurrence="daily", repeat_until=MONDAY + dt.timedelta(days=2))
     assert len(programme.event.get_occurrences(to_local(fixed), to_local(fixed + dt.timedelta(days=3)))) == 3
     assert local_datetime(MONDAY, dt.time(9)) == fixed
+
+
+@pytest.mark.parametrize("change", ["update", "publish", "unpublish"])
+def test_a_cancelled_programme_stays_cancelled(venue, change):
+    # given a cancelled weekly programme
+    programme = make_programme(
+        venue=venue, day=MONDAY, recurrence="weekly", weekdays=["MO"], repeat_until=MONDAY + dt.timedelta(days=14)
+    )
+    programme_cancel(programme=programme)
+    # when staff try to reschedule, publish or unpublish it
+    actions = {
+        "update": lambda: programme_update(programme=programme, weekdays=["TU"]),
+        "publish": lambda: programme_publish(programme=programme),
+        "unpublish": lambda: programme_unpublish(programme=programme),
+    }
+    with pytest.raises(ProgrammeError) as error:
+        actions[change]()
+    # then it is refused and nothing comes back to life
+    assert error.value.code == "cancelled"
+    programme.refresh_from_db()
+    assert programme.status == Programme.Status.CANCELLED
+    assert not programme.occurrences.filter(cancelled=False, start__gt=timezone.now()).exists()

@@ -563,7 +563,7 @@ def test_publishing_a_cancelled_programme_shows_the_reason(en_client, owner, pro
 
     # then the refusal is shown and it stays cancelled
     assert response.status_code == 200
-    assert "A cancelled programme cannot be published." in response.content.decode()
+    assert "A cancelled programme cannot be changed." in response.content.decode()
     programme.refresh_from_db()
     assert programme.status == Programme.Status.CANCELLED
 
