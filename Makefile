@@ -43,7 +43,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench
 
 messages: $(VENV)/.installed
-	$(DEV_ENV) $(BIN)/python manage.py makemessages -l vi -l en --ignore=.venv --ignore=bench --ignore=tests
+	$(DEV_ENV) $(BIN)/python manage.py makemessages -l vi --ignore=.venv --ignore=bench --ignore=tests
 	$(DEV_ENV) $(BIN)/python manage.py compilemessages --ignore=.venv
 
 check: $(VENV)/.installed

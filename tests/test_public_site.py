@@ -74,7 +74,7 @@ def test_listing_cards_show_date_venue_and_seats(client, venue):
     # then
     assert in_days(5).strftime("%d/%m/%Y") + " 09:30" in html
     assert "Thư viện tỉnh Hưng Yên" in html
-    assert "18 seats left" in html
+    assert "Còn 18 chỗ" in html
     assert first_occurrence(programme).get_absolute_url() in html
 
 
@@ -406,7 +406,7 @@ def test_occurrence_page_shows_when_where_seats_and_calendar_links(client, venue
     assert f"{in_days(4):%d/%m/%Y} 14:00" in html and "15:30" in html
     assert venue.address in html
     assert venue.map_url.replace("&", "&amp;") in html
-    assert "25 seats left" in html
+    assert "Còn 25 chỗ" in html
     assert reverse("feeds:occurrence", args=[occurrence.pk]) in html
     assert "https://calendar.google.com/calendar/render?" in html
     assert "Kể chuyện cho thiếu nhi." in html
@@ -418,7 +418,7 @@ def test_occurrence_page_says_full(client, venue):
     Occurrence.objects.filter(programme=programme).update(seats_taken=5)
 
     # then
-    assert "Full" in client.get(first_occurrence(programme).get_absolute_url()).content.decode()
+    assert "Hết chỗ" in client.get(first_occurrence(programme).get_absolute_url()).content.decode()
 
 
 def test_cancelled_date_of_a_published_programme_says_cancelled(client, venue):
@@ -432,7 +432,7 @@ def test_cancelled_date_of_a_published_programme_says_cancelled(client, venue):
     # then: still a page, with the notice, and no "add to calendar"
     html = response.content.decode()
     assert response.status_code == 200
-    assert "This date is cancelled." in html
+    assert "Buổi này đã bị hủy." in html
     assert "calendar.google.com" not in html
 
 
@@ -446,7 +446,7 @@ def test_moved_date_says_moved_and_from_when(client, venue):
     html = client.get(occurrence.get_absolute_url()).content.decode()
 
     # then
-    assert "This date has moved." in html
+    assert "Buổi này đã được dời lịch." in html
     assert f"{in_days(4):%d/%m/%Y} 09:00" in html  # planned
     assert f"{in_days(5):%d/%m/%Y} 15:00" in html  # now
 
