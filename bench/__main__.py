@@ -1,0 +1,158 @@
+"""python -m bench [--scale N] [--requests 50] [--warmups 5] [--keep]
+
+Environment: BENCH_DATABASE_URL=postgres://... to run on PostgreSQL (the
+database must be empty, or pass --reset to flush it first). Without it the run
+uses a temporary SQLite file, removed afterwards unless --keep.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+
+LISTING_AIM_MS = 50
+FEED_AIM_MS = 150
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the 200 venues (default 1)")
+    parser.add_argument("--programmes", type=int, default=10, help="weekly programmes per venue (default 10)")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per URL (default 50)")
+    parser.add_argument("--warmups", type=int, default=5, help="untimed requests first (default 5)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite database")
+    parser.add_argument("--reset", action="store_true", help="flush a non-empty BENCH_DATABASE_URL database first")
+    return parser.parse_args(argv)
+
+
+def configure(database_url: str, workdir: str) -> None:
+    """Production-like settings (DEBUG off) on the bench database; this must run
+    before Django reads its settings."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DATABASE_URL"] = database_url
+    # An empty static root, so whitenoise has a directory to serve from.
+    os.environ["STATIC_ROOT"] = os.path.join(workdir, "static")
+    os.makedirs(os.environ["STATIC_ROOT"], exist_ok=True)
+    os.environ["DEBUG"] = "0"
+    os.environ["SECRET_KEY"] = "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    os.environ["SECURE_COOKIES"] = "false"
+    os.environ["TESTING"] = "1"  # plain static storage: no collectstatic manifest is needed
+    # Local memory cache and eager Celery, whatever the shell exports.
+    os.environ["REDIS_URL"] = ""
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    database_url = os.getenv("BENCH_DATABASE_URL", "")
+    workdir = tempfile.mkdtemp(prefix="bench-")
+    on_sqlite = not database_url
+    if on_sqlite:
+        database_url = f"sqlite:///{workdir}/bench.sqlite3"
+    configure(database_url, workdir)
+
+    import django
+
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from bench.generate import generate
+    from bench.measure import markdown_table, measure
+    from bench.urls import BASELINE_PATH
+    from events.models import Occurrence, Programme
+    from venues.models import AdminUnit, Venue
+
+    try:
+        vendor = connection.vendor
+        print(f"Bench database: {vendor} ({'temporary file in ' + workdir if on_sqlite else 'BENCH_DATABASE_URL'})")
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0, interactive=False)
+        print(f"  migrate: {time.perf_counter() - started:.1f} s")
+        if Venue.objects.exists() or AdminUnit.objects.exists():
+            if not args.reset:
+                print("The bench database is not empty; pass --reset to flush it.", file=sys.stderr)
+                return 2
+            call_command("flush", verbosity=0, interactive=False)
+            call_command("migrate", verbosity=0, interactive=False)  # reference rows seeded by migrations
+
+        print(f"Generating: {args.scale:g} × 200 venues × {args.programmes} weekly programmes over a year")
+        generated = generate(scale=args.scale, programmes_per_venue=args.programmes)
+
+        busiest = (
+            Venue.objects.filter(programmes__isnull=False).order_by("pk").values_list("slug", flat=True).first()
+        )
+        province = (
+            AdminUnit.objects.filter(level=AdminUnit.Level.PROVINCE, children__venues__isnull=False)
+            .order_by("code").values_list("code", flat=True).first()
+        )
+        targets = [
+            ("listing", "/", {}, LISTING_AIM_MS),
+            ("listing, filtered", f"/?province={province}&category=club", {}, LISTING_AIM_MS),
+            ("listing, free text", "/?q=doc+sach", {}, LISTING_AIM_MS),
+            ("listing, page 5", "/?page=5", {}, LISTING_AIM_MS),
+            ("venue feed", f"/calendar/venue/{busiest}.ics", {}, FEED_AIM_MS),
+        ]
+        print(f"Measuring: {args.requests} requests after {args.warmups} warm-ups each")
+        results = []
+        with override_settings(ROOT_URLCONF="bench.urls"):
+            baseline = measure("baseline: one row", BASELINE_PATH, requests=args.requests, warmups=args.warmups)
+            results.append(baseline)
+            for name, url, headers, aim in targets:
+                result = measure(name, url, requests=args.requests, warmups=args.warmups, headers=headers, aim_ms=aim)
+                results.append(result)
+                print(f"  {name}: {'%.1f ms' % result.p50_ms if result.ok else result.error or result.status}")
+                if name == "venue feed" and result.ok:
+                    # A subscribed calendar polls with the ETag it has: the 304 path.
+                    etag = Client().get(url).headers.get("ETag")
+                    if etag:
+                        results.append(measure(
+                            "venue feed, If-None-Match", url, requests=args.requests, warmups=args.warmups,
+                            headers={"if-none-match": etag}, aim_ms=aim,
+                        ))
+
+        table = markdown_table(results, baseline)
+        header = [
+            "# Benchmark",
+            "",
+            f"- when: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+            f"- database: {vendor}; Python {platform.python_version()}, Django {django.get_version()}; "
+            "DEBUG off, in-process test client",
+            f"- data: {Venue.objects.count()} venues, {Programme.objects.count()} weekly programmes, "
+            f"{Occurrence.objects.count()} occurrences ({generated.cancelled} cancelled, {generated.moved} moved), "
+            f"{AdminUnit.objects.count()} administrative units; generated in {generated.seconds:.1f} s",
+            f"- method: {args.warmups} warm-ups, then {args.requests} timed requests per URL; "
+            "queries counted on separate requests",
+            "",
+        ]
+        report = "\n".join(header) + "\n" + table + "\n"
+        print()
+        print(table)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "latest.md").write_text(report, encoding="utf-8")
+        print(f"\nWritten to {(RESULTS / 'latest.md').relative_to(ROOT)}")
+        return 0
+    finally:
+        connection.close()
+        if args.keep and on_sqlite:
+            print(f"Kept {workdir}/bench.sqlite3")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
