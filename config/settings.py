@@ -113,8 +113,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a writer instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Wait for a writer instead of failing with "database is locked", and take the
+    # write lock when a transaction begins, so read-then-write services serialise.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.getenv("REDIS_URL", "")
@@ -164,6 +165,9 @@ STORAGES = {
     },
 }
 
+# Set when a proxy in front appends the client address to X-Forwarded-For.
+TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR")
+
 # Security: on unless DEBUG; a proxy in front terminates TLS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(not DEBUG))
@@ -196,6 +200,13 @@ OCCURRENCE_HORIZON_DAYS = envint("OCCURRENCE_HORIZON_DAYS", "400")
 # The longest a recurring series may run, so expansion stays bounded.
 MAX_SERIES_DAYS = envint("MAX_SERIES_DAYS", "731")
 
+# Attendance: when the door opens and closes around a date, how long personal
+# data is kept after it (Decree 13/2023/NĐ-CP), and the largest walk-in count.
+CHECKIN_OPENS_MINUTES = envint("CHECKIN_OPENS_MINUTES", "60")
+CHECKIN_CLOSES_MINUTES = envint("CHECKIN_CLOSES_MINUTES", "30")
+PERSONAL_DATA_RETENTION_DAYS = envint("PERSONAL_DATA_RETENTION_DAYS", "180")
+WALKIN_MAX_COUNT = envint("WALKIN_MAX_COUNT", "500")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -212,6 +223,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# SMS leave through this transport (notifications.transports): the console in development.
+SMS_TRANSPORT = os.getenv("SMS_TRANSPORT", "notifications.transports.ConsoleSms")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "no-reply@localhost")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
+    path("", include("attendance.urls")),
     path("", include("events.urls_public")),
 ]
 if settings.DEBUG:

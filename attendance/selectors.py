@@ -1,0 +1,117 @@
+"""Reads for registrations and the door."""
+
+import datetime as dt
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from attendance.models import CheckIn, Registration, Ticket, WalkIn
+from common.timeutil import local_datetime
+from events.models import Occurrence
+
+S = Registration.Status
+
+
+def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None) -> dict:
+    """People per state for one date (each a sum of party sizes / headcounts):
+    confirmed, waiting, pending, cancelled, checked_in, no_show, walk_ins, expected."""
+    now = now or timezone.now()
+    by_status = dict(
+        Registration.objects.filter(occurrence=occurrence)
+        .values_list("status")
+        .annotate(people=Coalesce(Sum("party_size"), 0))
+    )
+    checked_in = (
+        CheckIn.objects.filter(occurrence=occurrence, result=CheckIn.Result.OK, undone_at__isnull=True).aggregate(
+            n=Coalesce(Sum("headcount"), 0)
+        )["n"]
+    )
+    walk_ins = WalkIn.objects.filter(occurrence=occurrence, undone_at__isnull=True).aggregate(
+        n=Coalesce(Sum("count"), 0)
+    )["n"]
+    confirmed = by_status.get(S.CONFIRMED, 0)
+    no_show = 0
+    if occurrence.end < now:
+        no_show = max(
+            Ticket.objects.filter(registration__occurrence=occurrence, registration__status=S.CONFIRMED).aggregate(
+                n=Coalesce(Sum("registration__party_size"), 0) - Coalesce(Sum("admitted"), 0)
+            )["n"],
+            0,
+        )
+    return {
+        "confirmed": confirmed,
+        "waiting": by_status.get(S.WAITING, 0),
+        "pending": by_status.get(S.PENDING, 0),
+        "cancelled": by_status.get(S.CANCELLED, 0) + by_status.get(S.DECLINED, 0),
+        "checked_in": checked_in,
+        "no_show": no_show,
+        "walk_ins": walk_ins,
+        "expected": confirmed,
+    }
+
+
+def venue_day_counts(*, venue, day: dt.date) -> dict:
+    """The door's live counters for a venue's day: checked in, expected, walk-ins."""
+    start = local_datetime(day, dt.time.min)
+    end = start + dt.timedelta(days=1)
+    occurrences = Occurrence.objects.filter(venue=venue, start__lt=end, end__gt=start, cancelled=False)
+    expected = Registration.objects.filter(occurrence__in=occurrences, status=S.CONFIRMED).aggregate(
+        n=Coalesce(Sum("party_size"), 0)
+    )["n"]
+    checked_in = CheckIn.objects.filter(
+        occurrence__in=occurrences, result=CheckIn.Result.OK, undone_at__isnull=True
+    ).aggregate(n=Coalesce(Sum("headcount"), 0))["n"]
+    walk_ins = WalkIn.objects.filter(venue=venue, day=day, undone_at__isnull=True).aggregate(
+        n=Coalesce(Sum("count"), 0)
+    )["n"]
+    return {"checked_in": checked_in, "expected": expected, "walk_ins": walk_ins}
+
+
+def tickets_for_day(*, venue, day: dt.date) -> list[dict]:
+    """What a scanner stores to work offline: today's tickets at the venue, by
+    digest (never the secret), with what the door shows and needs to decide."""
+    start = local_datetime(day, dt.time.min)
+    end = start + dt.timedelta(days=1)
+    rows = (
+        Ticket.objects.filter(
+            registration__occurrence__venue=venue,
+            registration__occurrence__start__lt=end,
+            registration__occurrence__end__gt=start,
+        )
+        .select_related("registration__occurrence")
+        .order_by("pk")
+    )
+    return [
+        {
+            "digest": t.digest,
+            "occurrence_id": t.registration.occurrence_id,
+            "occurrence_start": t.registration.occurrence.start.isoformat(),
+            "occurrence_end": t.registration.occurrence.end.isoformat(),
+            "occurrence_cancelled": t.registration.occurrence.cancelled,
+            "status": t.registration.status,
+            "name": t.registration.full_name,
+            "organisation": t.registration.organisation,
+            "party_size": t.registration.party_size,
+            "admitted": t.admitted,
+        }
+        for t in rows
+    ]
+
+
+def registrations_for_occurrence(*, occurrence: Occurrence, query: str = "", status: str = ""):
+    rows = Registration.objects.filter(occurrence=occurrence).select_related("ticket").order_by("created_at", "pk")
+    if status:
+        rows = rows.filter(status=status)
+    query = (query or "").strip()
+    if query:
+        digits = "".join(c for c in query if c.isdigit())
+        condition = Q(full_name__icontains=query) | Q(organisation__icontains=query)
+        if len(digits) >= 3:
+            condition |= Q(phone__contains=digits.lstrip("0"))
+        rows = rows.filter(condition)
+    return rows
+
+
+def waiting_count(occurrence: Occurrence) -> int:
+    return Registration.objects.filter(occurrence=occurrence, status=S.WAITING).aggregate(n=Count("pk"))["n"]

@@ -1,0 +1,579 @@
+"""Writes for registrations, tickets and the door.
+
+Locking (see pretix's locking notes): what is consumed is what is locked.
+Registration and cancellation lock the occurrence row (its seats) and then the
+registration; check-in locks the ticket row. Locks are taken late, once,
+inside the transaction.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from attendance.models import CheckIn, Registration, Ticket, WalkIn
+from common.errors import DomainError
+from common.phone import phone_normalise
+from events.models import Occurrence, Programme
+from notifications.models import Message
+from notifications.services import message_create
+from notifications.texts import registration_text
+
+# The consent text a registrant accepts; bump the version when the text changes.
+CONSENT_VERSION = "2025-01"
+
+
+class RegistrationError(DomainError):
+    pass
+
+
+# -- registration -------------------------------------------------------------------
+
+
+def registration_window_check(occurrence: Occurrence, *, now: dt.datetime) -> None:
+    """Raise RegistrationError when `occurrence` does not take registrations now."""
+    programme = occurrence.programme
+    if programme.status != Programme.Status.PUBLISHED or not occurrence.venue.is_active:
+        raise RegistrationError("not_open", _("This event is not open for registration."))
+    if occurrence.cancelled:
+        raise RegistrationError("cancelled", _("This date has been cancelled."))
+    if now >= occurrence.start:
+        raise RegistrationError("started", _("This event has already started."))
+    if not programme.registration_required:
+        raise RegistrationError("walk_in_only", _("No registration needed: just come along."))
+    if programme.registration_opens_days is not None:
+        opens = occurrence.start - dt.timedelta(days=programme.registration_opens_days)
+        if now < opens:
+            raise RegistrationError(
+                "not_yet_open",
+                _("Registration opens on %(date)s.") % {"date": timezone.localtime(opens).strftime("%d/%m/%Y %H:%M")},
+            )
+    closes = occurrence.start - dt.timedelta(minutes=programme.registration_closes_minutes)
+    if now >= closes:
+        raise RegistrationError("closed", _("Registration for this date has closed."))
+
+
+def _validate_party(programme: Programme, *, kind: str, party_size: int, capacity: int | None) -> None:
+    if party_size < 1:
+        raise RegistrationError("bad_party_size", _("Enter at least one person."), field="party_size")
+    if kind == Registration.Kind.GROUP:
+        if not programme.group_bookings:
+            raise RegistrationError("groups_not_allowed", _("This programme does not take group bookings."))
+    elif party_size > programme.max_party_size:
+        raise RegistrationError(
+            "party_too_large",
+            _("At most %(n)d people per registration.") % {"n": programme.max_party_size},
+            field="party_size",
+        )
+    if capacity is not None and party_size > capacity:
+        raise RegistrationError(
+            "party_exceeds_capacity",
+            _("This date has only %(n)d places in all.") % {"n": capacity},
+            field="party_size",
+        )
+
+
+def _notify(registration: Registration, kind: str, **extra) -> None:
+    """Record the message for `registration` (sent after commit)."""
+    if not registration.phone:
+        return
+    # The n-th message of a kind for a registration exists once (a second
+    # promotion after a re-queue is a new message, a retry is not).
+    sequence = registration.messages.filter(kind=kind).count()
+    message_create(
+        channel=Message.Channel.SMS,
+        recipient=registration.phone,
+        kind=kind,
+        body=registration_text(registration, kind, **extra),
+        language=registration.language,
+        registration=registration,
+        occurrence=registration.occurrence,
+        dedupe_key=f"registration:{registration.pk}:{kind}:{sequence}",
+    )
+
+
+def waiting_position(registration: Registration) -> int | None:
+    """1 for the first in line; None when not waiting."""
+    if registration.status != Registration.Status.WAITING:
+        return None
+    ahead = Registration.objects.filter(
+        occurrence_id=registration.occurrence_id, status=Registration.Status.WAITING
+    ).filter(Q(created_at__lt=registration.created_at) | Q(created_at=registration.created_at, pk__lt=registration.pk))
+    return ahead.count() + 1
+
+
+@dataclass
+class RegistrationOutcome:
+    registration: Registration
+    created: bool
+    position: int | None = None
+
+
+def registration_create(
+    *,
+    occurrence_id: int,
+    full_name: str,
+    phone: str,
+    party_size: int = 1,
+    email: str = "",
+    kind: str = Registration.Kind.INDIVIDUAL,
+    organisation: str = "",
+    language: str = "vi",
+    sms_opt_in: bool = True,
+    consent: bool,
+    source: str = Registration.Source.ONLINE,
+    created_by=None,
+    now: dt.datetime | None = None,
+) -> RegistrationOutcome:
+    """Register for one date.
+
+    Guarantees: seats are never oversold (the occurrence row is locked while
+    seats are counted); the same phone for the same date gets its live
+    registration back (`created=False`), never a second one; a full date, or one
+    with people already waiting, puts the registrant on the waiting list in
+    arrival order. The confirmation message is recorded in the same transaction.
+    Raises RegistrationError with a code (invalid_phone, consent_required,
+    not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
+    """
+    full_name = " ".join((full_name or "").split())
+    if not full_name:
+        raise RegistrationError("name_required", _("Enter your full name."), field="full_name")
+    if not consent:
+        raise RegistrationError(
+            "consent_required", _("Please agree to the processing of your personal data."), field="consent"
+        )
+    try:
+        phone = phone_normalise(phone)
+    except DomainError as error:
+        raise RegistrationError(error.code, error.message, field="phone") from error
+    if kind == Registration.Kind.GROUP and not organisation.strip():
+        raise RegistrationError("organisation_required", _("Enter the school or organisation."), field="organisation")
+
+    with transaction.atomic():
+        occurrence = (
+            Occurrence.objects.select_for_update(of=("self",))
+            .select_related("programme", "venue")
+            .get(pk=occurrence_id)
+        )
+        existing = Registration.objects.filter(
+            occurrence=occurrence, phone=phone, status__in=Registration.ACTIVE
+        ).first()
+        if existing:
+            return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
+        now = now or timezone.now()
+        registration_window_check(occurrence, now=now)
+        programme = occurrence.programme
+        _validate_party(programme, kind=kind, party_size=party_size, capacity=occurrence.capacity)
+
+        someone_waiting = Registration.objects.filter(
+            occurrence=occurrence, status=Registration.Status.WAITING
+        ).exists()
+        fits = occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity
+        if fits and not someone_waiting:
+            needs_approval = kind == Registration.Kind.GROUP and programme.group_approval_required
+            status = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
+        else:
+            status = Registration.Status.WAITING
+
+        registration = Registration.objects.create(
+            occurrence=occurrence,
+            kind=kind,
+            status=status,
+            source=source,
+            full_name=full_name,
+            phone=phone,
+            email=(email or "").strip(),
+            party_size=party_size,
+            organisation=organisation.strip(),
+            language=language if language in ("vi", "en") else "vi",
+            sms_opt_in=sms_opt_in,
+            consent_at=now,
+            consent_version=CONSENT_VERSION,
+            confirmed_at=now if status == Registration.Status.CONFIRMED else None,
+            created_by=created_by,
+        )
+        Ticket.objects.create(registration=registration)
+        if registration.holds_seats:
+            Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=F("seats_taken") + party_size)
+        position = waiting_position(registration)
+        kinds = {
+            Registration.Status.CONFIRMED: Message.Kind.CONFIRMATION,
+            Registration.Status.PENDING: Message.Kind.PENDING,
+            Registration.Status.WAITING: Message.Kind.WAITING,
+        }
+        _notify(registration, kinds[status], position=position)
+    return RegistrationOutcome(registration, created=True, position=position)
+
+
+def _promote_waiting(occurrence: Occurrence, *, now: dt.datetime) -> list[Registration]:
+    """Move waiting registrations to confirmed, first come first served, while
+    their whole party fits. Strict order: a party that does not fit stops the
+    line (it is never split, and nobody behind it jumps ahead).
+
+    The caller holds the lock on `occurrence` and passes its current row.
+    """
+    if occurrence.cancelled or now >= occurrence.start:
+        return []
+    promoted = []
+    seats = occurrence.seats_taken
+    waiting = Registration.objects.filter(occurrence=occurrence, status=Registration.Status.WAITING).order_by(
+        "created_at", "pk"
+    )
+    for registration in waiting:
+        if occurrence.capacity is not None and seats + registration.party_size > occurrence.capacity:
+            break
+        seats += registration.party_size
+        needs_approval = (
+            registration.kind == Registration.Kind.GROUP and occurrence.programme.group_approval_required
+        )
+        registration.status = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
+        registration.confirmed_at = None if needs_approval else now
+        registration.save(update_fields=["status", "confirmed_at"])
+        _notify(registration, Message.Kind.PENDING if needs_approval else Message.Kind.PROMOTED)
+        promoted.append(registration)
+    if promoted:
+        Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=seats)
+        occurrence.seats_taken = seats
+    return promoted
+
+
+def _locked(registration_id: int) -> tuple[Occurrence, Registration]:
+    # Lock order everywhere: occurrence, then registration.
+    occurrence_id = Registration.objects.values_list("occurrence_id", flat=True).get(pk=registration_id)
+    occurrence = (
+        Occurrence.objects.select_for_update(of=("self",)).select_related("programme").get(pk=occurrence_id)
+    )
+    registration = Registration.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=registration_id)
+    return occurrence, registration
+
+
+def _release(occurrence: Occurrence, registration: Registration) -> None:
+    if registration.holds_seats:
+        occurrence.seats_taken = max(occurrence.seats_taken - registration.party_size, 0)
+        Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=occurrence.seats_taken)
+
+
+def registration_cancel(*, registration_id: int, by=None, now: dt.datetime | None = None) -> list[Registration]:
+    """Cancel a registration (the citizen through the ticket link, or staff).
+
+    Frees its seats and promotes the waiting list in the same transaction;
+    returns the promoted registrations. Idempotent: cancelling twice is a no-op.
+    Raises RegistrationError("already_checked_in") for a ticket already used.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        occurrence, registration = _locked(registration_id)
+        if registration.status in (Registration.Status.CANCELLED, Registration.Status.DECLINED):
+            return []
+        if registration.ticket.admitted:
+            raise RegistrationError("already_checked_in", _("This ticket has already been used at the door."))
+        _release(occurrence, registration)
+        registration.status = Registration.Status.CANCELLED
+        registration.cancelled_at = now
+        registration.cancelled_by = by
+        registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        _notify(registration, Message.Kind.CANCELLED)
+        return _promote_waiting(occurrence, now=now)
+
+
+def registration_approve(*, registration_id: int, by=None, now: dt.datetime | None = None) -> Registration:
+    """Approve a group awaiting approval (its seats are already held)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _occurrence, registration = _locked(registration_id)
+        if registration.status == Registration.Status.CONFIRMED:
+            return registration
+        if registration.status != Registration.Status.PENDING:
+            raise RegistrationError("not_pending", _("Only a group awaiting approval can be approved."))
+        registration.status = Registration.Status.CONFIRMED
+        registration.confirmed_at = now
+        registration.save(update_fields=["status", "confirmed_at"])
+        _notify(registration, Message.Kind.CONFIRMATION)
+        return registration
+
+
+def registration_decline(*, registration_id: int, by=None, now: dt.datetime | None = None) -> list[Registration]:
+    """Decline a group awaiting approval; its seats go to the waiting list."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        occurrence, registration = _locked(registration_id)
+        if registration.status == Registration.Status.DECLINED:
+            return []
+        if registration.status != Registration.Status.PENDING:
+            raise RegistrationError("not_pending", _("Only a group awaiting approval can be declined."))
+        _release(occurrence, registration)
+        registration.status = Registration.Status.DECLINED
+        registration.cancelled_at = now
+        registration.cancelled_by = by
+        registration.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        _notify(registration, Message.Kind.DECLINED)
+        return _promote_waiting(occurrence, now=now)
+
+
+def waiting_list_promote(*, occurrence_id: int, now: dt.datetime | None = None) -> list[Registration]:
+    """Fill seats that became free (e.g. a larger capacity) from the waiting list."""
+    with transaction.atomic():
+        occurrence = (
+            Occurrence.objects.select_for_update(of=("self",)).select_related("programme").get(pk=occurrence_id)
+        )
+        return _promote_waiting(occurrence, now=now or timezone.now())
+
+
+def registrations_erase_personal_data(*, older_than_days: int | None = None, now: dt.datetime | None = None) -> int:
+    """Erase names, phones, emails and organisations of registrations whose date
+    ended more than `older_than_days` ago (Decree 13/2023/NĐ-CP: keep personal
+    data no longer than its purpose). Counts, statuses and check-ins stay.
+    Idempotent; returns the number of registrations erased."""
+    days = settings.PERSONAL_DATA_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    return Registration.objects.filter(occurrence__end__lt=cutoff, erased_at__isnull=True).update(
+        full_name="", phone="", email="", organisation="", erased_at=now or timezone.now()
+    )
+
+
+# -- check-in -----------------------------------------------------------------------
+
+
+@dataclass
+class ScanOutcome:
+    """What the door is told: a reason code, the scan row, and what staff need to see."""
+
+    result: str
+    checkin: CheckIn
+    ticket: Ticket | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.result == CheckIn.Result.OK
+
+
+def _details(ticket: Ticket | None, checkin: CheckIn) -> dict:
+    details = {"headcount": checkin.headcount}
+    if ticket is None:
+        return details
+    registration = ticket.registration
+    occurrence = registration.occurrence
+    details.update(
+        {
+            "name": registration.full_name,
+            "organisation": registration.organisation,
+            "party_size": registration.party_size,
+            "admitted": ticket.admitted,
+            "kind": registration.kind,
+            "occurrence_id": occurrence.pk,
+            "occurrence_start": timezone.localtime(occurrence.start).isoformat(),
+            "title": occurrence.programme.event.title,
+        }
+    )
+    if checkin.result == CheckIn.Result.ALREADY:
+        first = (
+            CheckIn.objects.filter(ticket=ticket, result=CheckIn.Result.OK, undone_at__isnull=True)
+            .select_related("user")
+            .order_by("scanned_at", "pk")
+            .first()
+        )
+        if first:
+            details["first_checked_in_at"] = timezone.localtime(first.scanned_at).isoformat()
+            details["first_checked_in_by"] = first.user.get_username() if first.user else ""
+            details["first_device"] = first.device
+    return details
+
+
+def _find_ticket(code: str) -> Ticket | None:
+    # Only the secret opens the door; the digests scanners keep offline do not.
+    code = (code or "").strip()
+    if not code or len(code) > 64:
+        return None
+    return Ticket.objects.filter(secret=code).first()
+
+
+def _validate(ticket: Ticket, *, venue, occurrence_id: int | None, at: dt.datetime) -> str:
+    """The reason a scan is refused, checked in a fixed order; OK if none."""
+    registration = ticket.registration
+    occurrence = registration.occurrence
+    if registration.status in (Registration.Status.CANCELLED, Registration.Status.DECLINED):
+        return CheckIn.Result.CANCELLED
+    if registration.status in (Registration.Status.WAITING, Registration.Status.PENDING):
+        return CheckIn.Result.WAITING
+    if occurrence.venue_id != venue.pk:
+        return CheckIn.Result.WRONG_VENUE
+    if occurrence_id is not None and occurrence.pk != occurrence_id:
+        return CheckIn.Result.WRONG_OCCURRENCE
+    if occurrence.cancelled:
+        return CheckIn.Result.CANCELLED
+    if at < occurrence.start - dt.timedelta(minutes=settings.CHECKIN_OPENS_MINUTES):
+        return CheckIn.Result.TOO_EARLY
+    if at > occurrence.end + dt.timedelta(minutes=settings.CHECKIN_CLOSES_MINUTES):
+        return CheckIn.Result.TOO_LATE
+    if ticket.admitted >= registration.party_size:
+        return CheckIn.Result.ALREADY
+    return CheckIn.Result.OK
+
+
+def ticket_redeem(
+    *,
+    code: str,
+    venue,
+    scan_id: str,
+    occurrence_id: int | None = None,
+    headcount: int | None = None,
+    device: str = "",
+    user=None,
+    scanned_at: dt.datetime | None = None,
+    offline: bool = False,
+    now: dt.datetime | None = None,
+) -> ScanOutcome:
+    """Redeem one scan at the door (shaped like pretix's perform_checkin).
+
+    Cheap checks first; then, in one transaction, the ticket row is locked and
+    validated in a fixed order: cancelled, waiting_list, wrong_venue,
+    wrong_occurrence, cancelled date, too_early / too_late, already_checked_in.
+    Every scan is recorded, denied ones too. `scan_id` (client-generated) makes a
+    repeated upload a no-op that answers the first result again. Offline scans
+    are judged at the time the device scanned; when two devices admitted the same
+    ticket offline, the earlier scan is kept and the other recorded as already
+    checked in. `headcount` admits part of a group (27 of 30).
+    """
+    now = now or timezone.now()
+    scanned_at = scanned_at or now
+    if scanned_at > now + dt.timedelta(minutes=5):
+        scanned_at = now  # a device clock running ahead must not open the door early
+    at = scanned_at if offline else now
+
+    previous = CheckIn.objects.filter(scan_id=scan_id).select_related("ticket__registration__occurrence").first()
+    if previous:
+        return ScanOutcome(previous.result, previous, previous.ticket, _details(previous.ticket, previous))
+
+    found = _find_ticket(code)
+    try:
+        with transaction.atomic():
+            if found is None:
+                checkin = CheckIn.objects.create(
+                    scan_id=scan_id, venue=venue, occurrence_id=occurrence_id, result=CheckIn.Result.UNKNOWN,
+                    scanned_at=scanned_at, offline=offline, device=device, user=user,
+                )
+                return ScanOutcome(checkin.result, checkin, None, _details(None, checkin))
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("registration__occurrence__programme__event")
+                .get(pk=found.pk)
+            )
+            result = _validate(ticket, venue=venue, occurrence_id=occurrence_id, at=at)
+            admit, new_visitors = 0, False
+            if result == CheckIn.Result.OK:
+                remaining = ticket.registration.party_size - ticket.admitted
+                admit = remaining if headcount is None else max(1, min(headcount, remaining))
+                new_visitors = True
+            elif result == CheckIn.Result.ALREADY and offline:
+                # Takes over a later scan's admission: no new visitors.
+                result, admit = _keep_earlier_offline_scan(ticket, scanned_at)
+            checkin = CheckIn.objects.create(
+                scan_id=scan_id, ticket=ticket, venue=venue,
+                occurrence_id=occurrence_id or ticket.registration.occurrence_id, result=result,
+                headcount=admit, scanned_at=scanned_at, offline=offline, device=device, user=user,
+            )
+            if new_visitors:
+                ticket.admitted += admit
+                ticket.save(update_fields=["admitted"])
+    except IntegrityError:
+        # The same scan_id arrived twice at once: answer what the first one got.
+        previous = CheckIn.objects.get(scan_id=scan_id)
+        return ScanOutcome(previous.result, previous, previous.ticket, _details(previous.ticket, previous))
+    return ScanOutcome(checkin.result, checkin, ticket, _details(ticket, checkin))
+
+
+def _keep_earlier_offline_scan(ticket: Ticket, scanned_at: dt.datetime) -> tuple[str, int]:
+    """Two devices admitted the same ticket while offline: the earlier scan wins.
+
+    If an admitted scan on record is later than this one, it becomes the
+    duplicate and this one takes its place, with the same headcount, so the
+    number of visits does not change."""
+    later = (
+        CheckIn.objects.select_for_update()
+        .filter(ticket=ticket, result=CheckIn.Result.OK, undone_at__isnull=True, scanned_at__gt=scanned_at)
+        .order_by("-scanned_at", "-pk")
+        .first()
+    )
+    if later is None:
+        return CheckIn.Result.ALREADY, 0
+    CheckIn.objects.filter(pk=later.pk).update(result=CheckIn.Result.ALREADY)
+    return CheckIn.Result.OK, later.headcount
+
+
+def checkin_undo(*, scan_id: str, user=None, now: dt.datetime | None = None) -> CheckIn | None:
+    """Undo an admitted scan (a mistaken scan at the door). Idempotent; returns
+    None for an unknown scan id."""
+    with transaction.atomic():
+        checkin = CheckIn.objects.filter(scan_id=scan_id).first()
+        if checkin is None or checkin.ticket_id is None:
+            return checkin
+        ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=checkin.ticket_id)
+        checkin = CheckIn.objects.get(pk=checkin.pk)
+        if checkin.result != CheckIn.Result.OK or checkin.undone_at is not None:
+            return checkin
+        checkin.undone_at = now or timezone.now()
+        checkin.save(update_fields=["undone_at"])
+        ticket.admitted = max(ticket.admitted - checkin.headcount, 0)
+        ticket.save(update_fields=["admitted"])
+        return checkin
+
+
+class WalkInError(DomainError):
+    pass
+
+
+def walkin_record(
+    *,
+    venue,
+    client_id: str,
+    count: int = 1,
+    occurrence_id: int | None = None,
+    audience: str = "",
+    device: str = "",
+    user=None,
+    recorded_at: dt.datetime | None = None,
+    offline: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[WalkIn, bool]:
+    """Count visitors without a ticket (+1 / +N), for a date or for the venue's
+    day. `client_id` makes a repeated upload a no-op; returns (walk-in, created)."""
+    if not 1 <= count <= settings.WALKIN_MAX_COUNT:
+        raise WalkInError(
+            "bad_count", _("Enter between 1 and %(n)d visitors.") % {"n": settings.WALKIN_MAX_COUNT}, field="count"
+        )
+    if audience and audience not in WalkIn.Audience.values:
+        raise WalkInError("bad_audience", _("Unknown audience."), field="audience")
+    now = now or timezone.now()
+    recorded_at = min(recorded_at or now, now)
+    if occurrence_id is not None and not Occurrence.objects.filter(pk=occurrence_id, venue=venue).exists():
+        raise WalkInError("wrong_venue", _("This date is not at this venue."), field="occurrence")
+    try:
+        with transaction.atomic():
+            walkin, created = WalkIn.objects.get_or_create(
+                client_id=client_id,
+                defaults={
+                    "venue": venue,
+                    "occurrence_id": occurrence_id,
+                    "day": timezone.localtime(recorded_at).date(),
+                    "count": count,
+                    "audience": audience,
+                    "recorded_at": recorded_at,
+                    "offline": offline,
+                    "device": device,
+                    "user": user,
+                },
+            )
+    except IntegrityError:
+        return WalkIn.objects.get(client_id=client_id), False
+    return walkin, created
+
+
+def walkin_undo(*, client_id: str, now: dt.datetime | None = None) -> WalkIn | None:
+    """Undo a walk-in count. Idempotent; None for an unknown id."""
+    WalkIn.objects.filter(client_id=client_id, undone_at__isnull=True).update(undone_at=now or timezone.now())
+    return WalkIn.objects.filter(client_id=client_id).first()

@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def ticket_detail(request, secret):
+    return HttpResponse(status=501)

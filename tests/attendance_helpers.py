@@ -1,0 +1,31 @@
+import datetime as dt
+import itertools
+
+from django.utils import timezone
+
+from attendance.services import registration_create
+from tests.factories import make_programme
+
+_phones = itertools.count(1000)
+
+
+def next_phone() -> str:
+    return f"0912{next(_phones):06d}"
+
+
+def make_occurrence(*, venue, capacity=10, days_ahead=3, **programme_fields):
+    programme = make_programme(
+        venue=venue, day=timezone.localdate() + dt.timedelta(days=days_ahead), capacity=capacity, **programme_fields
+    )
+    return programme.occurrences.get()
+
+
+def register(occurrence, *, party_size=1, phone=None, **kwargs):
+    return registration_create(
+        occurrence_id=occurrence.pk,
+        full_name=kwargs.pop("full_name", "Nguyễn Văn An"),
+        phone=phone or next_phone(),
+        party_size=party_size,
+        consent=kwargs.pop("consent", True),
+        **kwargs,
+    )

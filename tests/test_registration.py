@@ -1,0 +1,201 @@
+"""Registering for a date: seats, waiting list, cancellation and promotion."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from attendance.models import Registration
+from attendance.services import (
+    RegistrationError,
+    registration_approve,
+    registration_cancel,
+    registration_decline,
+    registrations_erase_personal_data,
+    waiting_list_promote,
+)
+from events.models import Occurrence
+from events.services import occurrence_cancel, occurrence_set_capacity
+from notifications.models import Message
+from tests.attendance_helpers import make_occurrence, register
+
+S = Registration.Status
+
+
+def seats(occurrence):
+    occurrence.refresh_from_db()
+    return occurrence.seats_taken
+
+
+def test_registration_confirms_and_takes_seats_and_records_a_confirmation(venue):
+    occurrence = make_occurrence(venue=venue, capacity=10)
+    outcome = register(occurrence, party_size=3, phone="0912 345 678")
+    assert outcome.created
+    assert outcome.registration.status == S.CONFIRMED
+    assert outcome.registration.phone == "+84912345678"
+    assert seats(occurrence) == 3
+    assert len(outcome.registration.ticket.secret) >= 22  # >= 128 bits
+    message = Message.objects.get(registration=outcome.registration)
+    assert message.kind == Message.Kind.CONFIRMATION and message.recipient == "+84912345678"
+    assert outcome.registration.ticket.secret in message.body
+
+
+def test_same_phone_gets_the_same_registration_back(venue):
+    occurrence = make_occurrence(venue=venue)
+    first = register(occurrence, phone="0912345678")
+    again = register(occurrence, phone="+84 912 345 678", party_size=2)
+    assert not again.created
+    assert again.registration.pk == first.registration.pk
+    assert Registration.objects.count() == 1 and seats(occurrence) == 1
+
+
+def test_full_date_puts_registrants_on_the_waiting_list_with_their_position(venue):
+    occurrence = make_occurrence(venue=venue, capacity=2)
+    register(occurrence, party_size=2)
+    first_waiting = register(occurrence)
+    second_waiting = register(occurrence)
+    assert (first_waiting.registration.status, first_waiting.position) == (S.WAITING, 1)
+    assert (second_waiting.registration.status, second_waiting.position) == (S.WAITING, 2)
+    assert seats(occurrence) == 2
+    assert Message.objects.filter(kind=Message.Kind.WAITING).count() == 2
+
+
+def test_nobody_jumps_the_waiting_list(venue):
+    # given a full date with a party of 3 waiting
+    occurrence = make_occurrence(venue=venue, capacity=4)
+    holder = register(occurrence, party_size=2)
+    register(occurrence, party_size=2)
+    waiting_three = register(occurrence, party_size=3)
+    # when one seat frees... (cancel 2, 2 free: the party of 3 does not fit)
+    registration_cancel(registration_id=holder.registration.pk)
+    # then a newcomer of 1 joins the line instead of taking a free seat
+    newcomer = register(occurrence, party_size=1)
+    assert newcomer.registration.status == S.WAITING
+    waiting_three.registration.refresh_from_db()
+    assert waiting_three.registration.status == S.WAITING
+
+
+def test_cancellation_promotes_in_order_without_splitting_a_party(venue):
+    # given 5 seats: a party of 4 and 1 confirmed; waiting: 3, then 1, then 2
+    occurrence = make_occurrence(venue=venue, capacity=5)
+    four = register(occurrence, party_size=4)
+    register(occurrence, party_size=1)
+    three = register(occurrence, party_size=3)
+    one = register(occurrence, party_size=1)
+    two = register(occurrence, party_size=2)
+    # when the party of 4 cancels
+    promoted = registration_cancel(registration_id=four.registration.pk)
+    # then 3 and 1 are promoted in order (4 seats); the 2 waits: it does not fit
+    assert [r.pk for r in promoted] == [three.registration.pk, one.registration.pk]
+    assert seats(occurrence) == 5
+    two.registration.refresh_from_db()
+    assert two.registration.status == S.WAITING
+    assert Message.objects.filter(kind=Message.Kind.PROMOTED).count() == 2
+    # and cancelling again changes nothing
+    assert registration_cancel(registration_id=four.registration.pk) == []
+    assert seats(occurrence) == 5
+
+
+def test_strict_order_a_big_party_first_in_line_blocks_smaller_ones(venue):
+    occurrence = make_occurrence(venue=venue, capacity=3)
+    holder = register(occurrence, party_size=1)
+    register(occurrence, party_size=2)
+    four = register(occurrence, party_size=3)
+    one = register(occurrence, party_size=1)
+    assert registration_cancel(registration_id=holder.registration.pk) == []
+    for outcome in (four, one):
+        outcome.registration.refresh_from_db()
+        assert outcome.registration.status == S.WAITING
+
+
+def test_a_larger_capacity_promotes_the_waiting_list(venue):
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    register(occurrence)
+    waiting = register(occurrence)
+    occurrence_set_capacity(occurrence=occurrence, capacity=2)
+    waiting.registration.refresh_from_db()
+    assert waiting.registration.status == S.CONFIRMED
+    assert seats(occurrence) == 2
+
+
+@pytest.mark.parametrize(
+    "setup, code",
+    [
+        (lambda o: occurrence_cancel(occurrence=o), "cancelled"),
+        (lambda o: Occurrence.objects.filter(pk=o.pk).update(start=timezone.now() - dt.timedelta(minutes=5)), "started"),
+        (lambda o: o.programme.__class__.objects.filter(pk=o.programme_id).update(registration_required=False), "walk_in_only"),
+        (lambda o: o.programme.__class__.objects.filter(pk=o.programme_id).update(registration_opens_days=1), "not_yet_open"),
+        (lambda o: o.programme.__class__.objects.filter(pk=o.programme_id).update(registration_closes_minutes=60 * 24 * 7), "closed"),
+        (lambda o: o.programme.__class__.objects.filter(pk=o.programme_id).update(status="draft"), "not_open"),
+    ],
+)
+def test_registration_refused_with_a_reason(venue, setup, code):
+    occurrence = make_occurrence(venue=venue, days_ahead=3)
+    setup(occurrence)
+    with pytest.raises(RegistrationError) as error:
+        register(occurrence)
+    assert error.value.code == code
+    assert Registration.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, code",
+    [
+        ({"phone": "12345"}, "invalid_phone"),
+        ({"phone": "0912 345 67a"}, "invalid_phone"),
+        ({"consent": False}, "consent_required"),
+        ({"full_name": "   "}, "name_required"),
+        ({"party_size": 5}, "party_too_large"),
+        ({"party_size": 0}, "bad_party_size"),
+        ({"kind": "group", "organisation": "Trường THCS Lê Lợi", "party_size": 30}, "groups_not_allowed"),
+    ],
+)
+def test_bad_input_is_refused_with_a_code(venue, kwargs, code):
+    occurrence = make_occurrence(venue=venue, capacity=50)
+    with pytest.raises(RegistrationError) as error:
+        register(occurrence, **kwargs)
+    assert error.value.code == code
+
+
+def test_invalid_phone_message_is_vietnamese_by_default(venue):
+    occurrence = make_occurrence(venue=venue)
+    with pytest.raises(RegistrationError) as error:
+        register(occurrence, phone="12345")
+    assert "không hợp lệ" in error.value.message
+
+
+def test_group_awaiting_approval_holds_seats_then_is_approved_or_declined(venue):
+    occurrence = make_occurrence(venue=venue, capacity=40, group_bookings=True, group_approval_required=True)
+    class_a = register(occurrence, kind="group", organisation="Trường THCS Lê Lợi", party_size=30)
+    assert class_a.registration.status == S.PENDING and seats(occurrence) == 30
+    class_b = register(occurrence, kind="group", organisation="Trường TH Kim Đồng", party_size=20)
+    assert class_b.registration.status == S.WAITING
+    registration_approve(registration_id=class_a.registration.pk)
+    class_a.registration.refresh_from_db()
+    assert class_a.registration.status == S.CONFIRMED
+    # declining a pending group frees its seats for the next in line
+    registration_cancel(registration_id=class_a.registration.pk)
+    class_b.registration.refresh_from_db()
+    assert class_b.registration.status == S.PENDING
+    registration_decline(registration_id=class_b.registration.pk)
+    assert seats(occurrence) == 0
+
+
+def test_erasing_personal_data_keeps_the_counts(venue):
+    occurrence = make_occurrence(venue=venue, capacity=10)
+    outcome = register(occurrence, party_size=2, email="an@example.org")
+    Occurrence.objects.filter(pk=occurrence.pk).update(
+        start=timezone.now() - dt.timedelta(days=200), end=timezone.now() - dt.timedelta(days=200, hours=-2)
+    )
+    assert registrations_erase_personal_data(older_than_days=180) == 1
+    registration = Registration.objects.get(pk=outcome.registration.pk)
+    assert (registration.full_name, registration.phone, registration.email) == ("", "", "")
+    assert registration.party_size == 2 and registration.status == S.CONFIRMED and registration.erased_at
+    assert registrations_erase_personal_data(older_than_days=180) == 0
+
+
+def test_waiting_list_promote_is_harmless_when_nothing_is_free(venue):
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    register(occurrence)
+    register(occurrence)
+    assert waiting_list_promote(occurrence_id=occurrence.pk) == []
