@@ -1,5 +1,343 @@
-from django.http import HttpResponse
+"""The citizen's side of attendance: register for a date, see and cancel a ticket,
+find my tickets. No account: a ticket is reached only through its secret URL,
+and the list of a phone's tickets only through a signed link sent to that phone.
+
+Pages are light (no JavaScript, one small stylesheet) for phones on weak data.
+Writes go through attendance.services; every refusal it raises is shown in the
+visitor's language, never as a server error.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language, gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from attendance import qr
+from attendance.forms import GroupRegistrationForm, RegistrationForm, TicketLookupForm
+from attendance.models import Registration, Ticket
+from attendance.selectors import waiting_count
+from attendance.services import (
+    RegistrationError,
+    registration_cancel,
+    registration_create,
+    registration_window_check,
+    waiting_position,
+)
+from common.throttle import client_ip, throttle_hit
+from events.models import Occurrence, Programme
+from notifications.models import Message
+from notifications.services import message_create
+from notifications.texts import ticket_lookup_text
+
+# (attempts, seconds) per scope; settings.ATTENDANCE_THROTTLES overrides any of them.
+THROTTLES = {
+    "register_ip": (20, 600),
+    "register_phone": (5, 600),
+    "lookup_ip": (10, 600),
+    # Every look-up may cost an SMS (2-3 segments in Vietnamese).
+    "lookup_phone": (3, 3600),
+}
+
+# Refusals that concern the date, not what the visitor typed: the page shows the
+# reason instead of the form.
+DATE_REFUSALS = {"not_open", "cancelled", "started", "walk_in_only", "not_yet_open", "closed"}
+
+# Registrations this browser made, so that registering again from the same
+# browser opens the ticket; anyone else typing the same phone gets an SMS instead.
+SESSION_REGISTRATIONS = "attendance_registrations"
+SESSION_REGISTRATIONS_KEPT = 20
+
+LOOKUP_SALT = "ticket-lookup"
+LOOKUP_MAX_AGE = 3600  # seconds; the SMS text says "valid for 1 hour"
+LOOKUP_RECENT_DAYS = 30  # past dates still listed, e.g. to see the ticket was used
 
 
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _within_limit(request, scope: str, key: str) -> tuple[bool, int]:
+    limit, window = {**THROTTLES, **getattr(settings, "ATTENDANCE_THROTTLES", {})}[scope]
+    return throttle_hit(scope, key, limit=limit, window=window), window
+
+
+def _throttled(request, window: int) -> HttpResponse:
+    response = render(request, "attendance/throttled.html", {"minutes": max(window // 60, 1)}, status=429)
+    response.headers["Retry-After"] = str(window)
+    return response
+
+
+def _private(response: HttpResponse, *, max_age: int = 0) -> HttpResponse:
+    """Headers of a page or image reached through a secret: never cached by shared
+    caches, never indexed, and the secret URL never sent on as a referrer."""
+    patch_cache_control(response, private=True, max_age=max_age)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _ticket_or_404(secret: str) -> Ticket:
+    if len(secret) > 64:
+        raise Http404
+    return get_object_or_404(
+        Ticket.objects.select_related(
+            "registration__occurrence__programme__event", "registration__occurrence__venue"
+        ),
+        secret=secret,
+    )
+
+
+def _remember(request, registration: Registration) -> None:
+    ids = [pk for pk in request.session.get(SESSION_REGISTRATIONS, []) if pk != registration.pk]
+    request.session[SESSION_REGISTRATIONS] = (ids + [registration.pk])[-SESSION_REGISTRATIONS_KEPT:]
+
+
+def _made_here(request, registration: Registration) -> bool:
+    return registration.pk in request.session.get(SESSION_REGISTRATIONS, [])
+
+
+# -- ticket look-up (token, reads and the SMS; small enough to live here for now) -------
+
+
+def lookup_token_make(phone: str) -> str:
+    """A link token for an E.164 phone, URL-safe (no "+" for SMS apps to turn
+    into a call link) and valid for LOOKUP_MAX_AGE seconds."""
+    return signing.TimestampSigner(salt=LOOKUP_SALT).sign_object(phone)
+
+
+def lookup_token_read(token: str) -> str:
+    """The phone a token was made for. Raises signing.SignatureExpired when it is
+    too old and signing.BadSignature when it was not made by us."""
+    return signing.TimestampSigner(salt=LOOKUP_SALT).unsign_object(token, max_age=LOOKUP_MAX_AGE)
+
+
+def registrations_for_phone(*, phone: str, now: dt.datetime) -> QuerySet[Registration]:
+    """A phone's registrations for upcoming dates and those of the last
+    LOOKUP_RECENT_DAYS, soonest first. Erased rows have no phone, so never match."""
+    return (
+        Registration.objects.filter(
+            phone=phone, occurrence__end__gte=now - dt.timedelta(days=LOOKUP_RECENT_DAYS)
+        )
+        .select_related("ticket", "occurrence__programme__event", "occurrence__venue")
+        .order_by("occurrence__start", "pk")
+    )
+
+
+def ticket_lookup_send(*, phone: str, language: str, now: dt.datetime) -> Message | None:
+    """Record an SMS to `phone` with a link to its tickets, only if it has a
+    registration for an upcoming date. The caller answers the same either way."""
+    if not registrations_for_phone(phone=phone, now=now).filter(occurrence__end__gt=now).exists():
+        return None
+    url = settings.SITE_URL + reverse("attendance:ticket_lookup", args=[lookup_token_make(phone)])
+    return message_create(
+        channel=Message.Channel.SMS,
+        recipient=phone,
+        kind=Message.Kind.TICKET_LOOKUP,
+        body=ticket_lookup_text(url, language),
+        language=language,
+    )
+
+
+# -- registration -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def register(request, pk):
+    # Drafts have no public page; a cancelled programme or a closed venue shows why.
+    occurrence = get_object_or_404(
+        Occurrence.objects.select_related("programme__event", "venue").exclude(
+            programme__status=Programme.Status.DRAFT
+        ),
+        pk=pk,
+    )
+    programme = occurrence.programme
+    group = programme.group_bookings and request.GET.get("group") == "1"
+    form_class = GroupRegistrationForm if group else RegistrationForm
+    try:
+        registration_window_check(occurrence, now=timezone.now())
+    except RegistrationError as error:
+        return _register_refused(request, occurrence, error)
+
+    if request.method == "POST":
+        allowed, window = _within_limit(request, "register_ip", client_ip(request))
+        if not allowed:
+            return _throttled(request, window)
+        form = form_class(request.POST, occurrence=occurrence)
+        if form.is_valid():
+            allowed, window = _within_limit(request, "register_phone", form.cleaned_data["phone"])
+            if not allowed:
+                return _throttled(request, window)
+            try:
+                outcome = registration_create(
+                    occurrence_id=occurrence.pk, language=get_language(), **form.registration_fields()
+                )
+            except RegistrationError as error:
+                if error.code in DATE_REFUSALS:
+                    return _register_refused(request, occurrence, error)
+                form.add_service_error(error)
+            else:
+                return _registered(request, outcome)
+    else:
+        form = form_class(occurrence=occurrence)
+
+    context = {
+        "occurrence": occurrence,
+        "programme": programme,
+        "venue": occurrence.venue,
+        "form": form,
+        "group": group,
+        # Someone already waiting means newcomers wait too (arrival order).
+        "joins_waiting_list": occurrence.is_full or waiting_count(occurrence) > 0,
+    }
+    return render(request, "attendance/register.html", context)
+
+
+def _register_refused(request, occurrence: Occurrence, error: RegistrationError) -> HttpResponse:
+    context = {"occurrence": occurrence, "programme": occurrence.programme, "venue": occurrence.venue, "error": error}
+    return render(request, "attendance/register_refused.html", context)
+
+
+def _registered(request, outcome) -> HttpResponse:
+    registration = outcome.registration
+    if outcome.created:
+        _remember(request, registration)
+        return redirect(registration.ticket)
+    if _made_here(request, registration):
+        messages.info(request, _("You were already registered for this date: here is your ticket."))
+        return redirect(registration.ticket)
+    # Someone typed a phone that is already registered. Showing that ticket would
+    # let anyone who knows a number see (and cancel) its ticket, so the link goes
+    # to the phone by SMS, as "Find my tickets" does, and at most as often.
+    allowed, _window = _within_limit(request, "lookup_phone", registration.phone)
+    if allowed:
+        ticket_lookup_send(phone=registration.phone, language=get_language(), now=timezone.now())
+    messages.info(
+        request, _("This phone number is already registered for this date. We sent a link to its tickets by SMS.")
+    )
+    return redirect("attendance:ticket_lookup_sent")
+
+
+# -- ticket -------------------------------------------------------------------------------
+
+
+def _can_cancel(registration: Registration, *, now: dt.datetime) -> bool:
+    return registration.status in Registration.ACTIVE and registration.occurrence.end > now
+
+
+@require_safe
 def ticket_detail(request, secret):
-    return HttpResponse(status=501)
+    ticket = _ticket_or_404(secret)
+    registration = ticket.registration
+    occurrence = registration.occurrence
+    now = timezone.now()
+    context = {
+        "ticket": ticket,
+        "registration": registration,
+        "occurrence": occurrence,
+        "programme": occurrence.programme,
+        "venue": occurrence.venue,
+        "position": waiting_position(registration),
+        "show_qr": registration.status == Registration.Status.CONFIRMED and not occurrence.cancelled,
+        "is_active": registration.status in Registration.ACTIVE,
+        "can_cancel": _can_cancel(registration, now=now) and not ticket.admitted,
+        "is_past": occurrence.end <= now,
+    }
+    return _private(render(request, "attendance/ticket.html", context))
+
+
+def _qr_response(content: bytes, content_type: str) -> HttpResponse:
+    # The image never changes for a ticket, but the ticket may be cancelled: a day.
+    return _private(HttpResponse(content, content_type=content_type), max_age=86400)
+
+
+def _confirmed_ticket_or_404(secret: str) -> Ticket:
+    ticket = _ticket_or_404(secret)
+    if ticket.registration.status != Registration.Status.CONFIRMED:
+        raise Http404
+    return ticket
+
+
+@require_safe
+def ticket_qr_png(request, secret):
+    ticket = _confirmed_ticket_or_404(secret)
+    return _qr_response(qr.qr_png(ticket.secret), "image/png")
+
+
+@require_safe
+def ticket_qr_svg(request, secret):
+    ticket = _confirmed_ticket_or_404(secret)
+    return _qr_response(qr.qr_svg(ticket.secret), "image/svg+xml")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def ticket_cancel(request, secret):
+    ticket = _ticket_or_404(secret)
+    registration = ticket.registration
+    if registration.status not in Registration.ACTIVE:
+        return redirect(ticket)
+    if not _can_cancel(registration, now=timezone.now()):
+        messages.error(request, _("This date is over: the registration can no longer be cancelled."))
+        return redirect(ticket)
+    if request.method == "POST":
+        try:
+            registration_cancel(registration_id=registration.pk)
+        except RegistrationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your registration is cancelled. Thank you for freeing the seat."))
+        return redirect(ticket)
+    context = {"ticket": ticket, "registration": registration, "occurrence": registration.occurrence}
+    return _private(render(request, "attendance/ticket_cancel.html", context))
+
+
+# -- find my tickets ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def ticket_lookup_start(request):
+    if request.method == "POST":
+        allowed, window = _within_limit(request, "lookup_ip", client_ip(request))
+        if not allowed:
+            return _throttled(request, window)
+        form = TicketLookupForm(request.POST)
+        if form.is_valid():
+            phone = form.cleaned_data["phone"]
+            allowed, window = _within_limit(request, "lookup_phone", phone)
+            if not allowed:
+                return _throttled(request, window)
+            ticket_lookup_send(phone=phone, language=get_language(), now=timezone.now())
+            # The same answer whether or not the number has tickets.
+            return redirect("attendance:ticket_lookup_sent")
+    else:
+        form = TicketLookupForm()
+    return render(request, "attendance/lookup.html", {"form": form})
+
+
+@require_safe
+def ticket_lookup_sent(request):
+    return render(request, "attendance/lookup_sent.html")
+
+
+@require_safe
+def ticket_lookup(request, token):
+    try:
+        phone = lookup_token_read(token)
+    except signing.SignatureExpired:
+        return _private(render(request, "attendance/lookup_invalid.html", {"expired": True}, status=410))
+    except signing.BadSignature:
+        return _private(render(request, "attendance/lookup_invalid.html", {"expired": False}, status=404))
+    now = timezone.now()
+    registrations = list(registrations_for_phone(phone=phone, now=now))
+    context = {
+        "upcoming": [r for r in registrations if r.occurrence.end > now],
+        "recent": [r for r in registrations if r.occurrence.end <= now],
+    }
+    return _private(render(request, "attendance/lookup_list.html", context))

@@ -10,4 +10,8 @@ PERIODIC_TASKS = {
         "task": "events.occurrences_extend_horizon_task",
         "crontab": {"minute": "15", "hour": "2"},
     },
+    "Erase personal data of past registrations": {
+        "task": "attendance.registrations_erase_personal_data_task",
+        "crontab": {"minute": "30", "hour": "3"},
+    },
 }

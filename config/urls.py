@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
+    path("staff/attendance/", include("attendance.urls_staff")),
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
     path("", include("attendance.urls")),
