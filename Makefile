@@ -36,8 +36,12 @@ run: $(VENV)/.installed
 	@echo ""
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed /usr/bin/chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium, and make the fake camera's video with ffmpeg.
+/usr/bin/chromium:
+	apt-get update && apt-get install -y chromium ffmpeg
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench

@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from attendance import api as door
 from events.api import PublicOccurrenceViewSet, StaffProgrammeViewSet
 from venues.api import VenueViewSet
 
@@ -8,4 +10,11 @@ router.register("venues", VenueViewSet, basename="venue")
 router.register("occurrences", PublicOccurrenceViewSet, basename="occurrence")
 router.register("staff/programmes", StaffProgrammeViewSet, basename="staff-programme")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("door/scan", door.DoorScanView.as_view(), name="door-scan"),
+    path("door/undo", door.DoorUndoView.as_view(), name="door-undo"),
+    path("door/walkins", door.DoorWalkInView.as_view(), name="door-walkins"),
+    path("door/walkins/undo", door.DoorWalkInUndoView.as_view(), name="door-walkins-undo"),
+    path("door/sync", door.DoorSyncView.as_view(), name="door-sync"),
+    path("door/today", door.DoorTodayView.as_view(), name="door-today"),
+]

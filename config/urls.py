@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/attendance/", include("attendance.urls_staff")),
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
+    path("door/", include("attendance.urls_door")),
     path("", include("attendance.urls")),
     path("", include("events.urls_public")),
 ]
