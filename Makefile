@@ -8,7 +8,7 @@ PORT ?= 8000
 # `make run` always serves the SQLite demo with Celery eager, whatever the shell exports.
 DEV_ENV := DEBUG=1 DATABASE_URL=sqlite:///db.sqlite3 REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: run test bench install messages check clean
+.PHONY: run test bench install messages check clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,13 @@ run: $(VENV)/.installed
 	@echo ""
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.test-installed /usr/bin/chromium
+test: $(VENV)/.test-installed browser-deps
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's chromium, and make the fake camera's video with ffmpeg.
-/usr/bin/chromium:
-	apt-get update && apt-get install -y chromium ffmpeg
+browser-deps:
+	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg)
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench
