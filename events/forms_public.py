@@ -10,6 +10,8 @@ when a visitor switches province.
 """
 
 from django import forms
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from events import selectors
@@ -46,6 +48,45 @@ class DayField(forms.DateField):
         return day
 
 
+def _html_attrs(attrs: dict) -> str:
+    # As django/forms/widgets/attrs.html: False leaves the attribute out, True
+    # writes its bare name.
+    return "".join(
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class PlainSelect(forms.Select):
+    """A <select> with exactly the markup of Django's template, written in Python.
+
+    Django renders every <option> through template includes of its own; the
+    province list and a province's communes are well over a hundred options,
+    which made the filter form cost as much to render as the listing's cards.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{escape(widget["name"])}"{_html_attrs(widget["attrs"])}>']
+        for group_name, group_choices, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            for option in group_choices:
+                parts.append(
+                    f'\n  <option value="{escape(option["value"])}"{_html_attrs(option["attrs"])}>'
+                    f'{conditional_escape(option["label"])}</option>\n'
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
+
+
+class SelectField(forms.ChoiceField):
+    widget = PlainSelect
+
+
 def _any(label):
     return [("", label)]
 
@@ -73,34 +114,34 @@ class OccurrenceFilterForm(AccessibleErrorsMixin, forms.Form):
         help_text=_("Words from the title, description or venue; accents optional."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    province = forms.ChoiceField(
+    province = SelectField(
         label=_("Province / city"),
         required=False,
         error_messages={"invalid_choice": _("Choose a province from the list.")},
     )
-    commune = forms.ChoiceField(
+    commune = SelectField(
         label=_("Commune / ward"),
         required=False,
         error_messages={"invalid_choice": _("Unknown commune or ward.")},
     )
-    venue = forms.ChoiceField(
+    venue = SelectField(
         label=_("Venue"),
         required=False,
         error_messages={"invalid_choice": _("Unknown venue.")},
     )
-    kind = forms.ChoiceField(
+    kind = SelectField(
         label=_("Kind of venue"),
         required=False,
         choices=_any(_("Any kind")) + Venue.Kind.choices,
         error_messages={"invalid_choice": _("Choose a kind of venue from the list.")},
     )
-    category = forms.ChoiceField(
+    category = SelectField(
         label=_("Category"),
         required=False,
         choices=_any(_("Any category")) + Category.choices,
         error_messages={"invalid_choice": _("Choose a category from the list.")},
     )
-    audience = forms.ChoiceField(
+    audience = SelectField(
         label=_("Who it is for"),
         required=False,
         choices=_any(_("Everyone")) + Audience.Code.choices,
@@ -108,7 +149,7 @@ class OccurrenceFilterForm(AccessibleErrorsMixin, forms.Form):
     )
     date_from = DayField(label=_("From"), required=False)
     date_to = DayField(label=_("To"), required=False)
-    day = forms.ChoiceField(
+    day = SelectField(
         label=_("Commemorative day"),
         required=False,
         error_messages={"invalid_choice": _("Choose a commemorative day from the list.")},
@@ -213,12 +254,12 @@ class OccurrenceFilterForm(AccessibleErrorsMixin, forms.Form):
 
 
 class VenueFilterForm(AccessibleErrorsMixin, forms.Form):
-    province = forms.ChoiceField(
+    province = SelectField(
         label=_("Province / city"),
         required=False,
         error_messages={"invalid_choice": _("Choose a province from the list.")},
     )
-    kind = forms.ChoiceField(
+    kind = SelectField(
         label=_("Kind of venue"),
         required=False,
         choices=_any(_("Any kind")) + Venue.Kind.choices,

@@ -176,6 +176,15 @@ class OccurrenceQuerySet(models.QuerySet):
         return self.filter(Q(capacity__isnull=True) | Q(capacity__gt=F("seats_taken")))
 
 
+# A date longer than this (an exhibition, a fair) is flagged `spans_days`, so the
+# listing can find what is running now with a bounded look into the past.
+MULTI_DAY = dt.timedelta(days=1)
+
+
+def spans_days(start: dt.datetime, end: dt.datetime) -> bool:
+    return end - start > MULTI_DAY
+
+
 class Occurrence(models.Model):
     """One dated instance of a programme, materialised from its django-scheduler rule.
 
@@ -194,6 +203,8 @@ class Occurrence(models.Model):
     capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
     capacity_overridden = models.BooleanField(default=False)
     seats_taken = models.PositiveIntegerField(default=0)
+    # end - start > MULTI_DAY; written with start and end (events.services).
+    spans_days = models.BooleanField(default=False, db_default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OccurrenceQuerySet.as_manager()
@@ -208,6 +219,8 @@ class Occurrence(models.Model):
         indexes = [
             models.Index(fields=["start"]),
             models.Index(fields=["venue", "start"]),
+            # Few rows: only the multi-day dates, for "happening now" (events.selectors).
+            models.Index(fields=["start"], condition=Q(spans_days=True), name="occurrence_spans_days_start"),
         ]
 
     def __str__(self):

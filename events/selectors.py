@@ -9,11 +9,14 @@ what it shows. Views call these and never build queries themselves.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
+from django.utils.functional import cached_property
 
 from common.text import unaccent
 from common.timeutil import local_datetime
-from events.models import Audience, CommemorativeDay, Occurrence, Programme
+from events.models import MULTI_DAY, Audience, Category, CommemorativeDay, Occurrence, Programme
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 
@@ -21,7 +24,24 @@ from venues.selectors import venues_in_unit_q
 # this add nothing but cost.
 MAX_SEARCH_TERMS = 8
 
+# Counting every upcoming date costs more than the page itself; past this many
+# the listing says "1000+" and asks the visitor to narrow the filters.
+LISTING_COUNT_CAP = 1000
+# "Happening now" shows at most this many dates (on the first page only).
+ONGOING_LIMIT = 10
+
 _OCCURRENCE_RELATED = ("programme__event", "programme__commemorative_day", "venue__admin_unit__parent")
+
+# What a card of the listing shows (templates/public/_occurrence_card.html), and
+# nothing more: building model instances is most of a listing query's cost. A
+# field the card uses but this leaves out costs one query per card
+# (tests/test_public_site.py counts the queries).
+_CARD_FIELDS = (
+    "programme", "venue", "start", "end", "original_start", "original_end", "cancelled", "capacity", "seats_taken",
+    "programme__category", "programme__event", "programme__event__title",
+    "venue__name", "venue__admin_unit", "venue__admin_unit__name",
+    "venue__admin_unit__parent", "venue__admin_unit__parent__name",
+)
 
 
 @dataclass(frozen=True)
@@ -54,16 +74,29 @@ def occurrences_public() -> QuerySet[Occurrence]:
     )
 
 
-def occurrences_upcoming(*, filters: OccurrenceFilters | None = None, now: dt.datetime | None = None) -> QuerySet[Occurrence]:
-    """The public listing: visible, not cancelled, not yet over, by start time.
-
-    A date range keeps occurrences that overlap it, so an exhibition that opened
-    yesterday still shows for "from today".
-    """
+def listing_moment(*, filters: OccurrenceFilters | None = None, now: dt.datetime | None = None) -> dt.datetime:
+    """The instant the listing splits at ("t0"): now, or the start of the
+    from-date when the visitor asked for a later day."""
     filters = filters or OccurrenceFilters()
-    queryset = occurrences_public().filter(cancelled=False).upcoming(now=now)
+    now = now or timezone.now()
+    if filters.date_from:
+        return max(now, local_datetime(filters.date_from, dt.time.min))
+    return now
+
+
+def _occurrences_listed(filters: OccurrenceFilters) -> QuerySet[Occurrence]:
+    """Visible, not cancelled, narrowed by every filter but the from-date (which
+    sets the listing's moment instead). No time bound and no audiences yet."""
+    queryset = (
+        Occurrence.objects.public()
+        .filter(cancelled=False)
+        .select_related("programme__event", "venue__admin_unit__parent")
+        .only(*_CARD_FIELDS)
+    )
     if filters.unit is not None:
-        queryset = queryset.filter(venues_in_unit_q(filters.unit, prefix="venue__"))
+        # As `venue IN (venues of the unit)`, so the database can read each
+        # venue's dates from the (venue, start) index.
+        queryset = queryset.filter(venue__in=Venue.objects.filter(venues_in_unit_q(filters.unit)).values("pk"))
     if filters.venue is not None:
         queryset = queryset.filter(venue=filters.venue)
     if filters.kind:
@@ -73,8 +106,6 @@ def occurrences_upcoming(*, filters: OccurrenceFilters | None = None, now: dt.da
     if filters.audience:
         # A programme lists an audience at most once, so this join adds no duplicates.
         queryset = queryset.filter(programme__audiences=filters.audience)
-    if filters.date_from:
-        queryset = queryset.filter(end__gt=local_datetime(filters.date_from, dt.time.min))
     if filters.date_to:
         queryset = queryset.filter(start__lt=local_datetime(filters.date_to + dt.timedelta(days=1), dt.time.min))
     for term in unaccent(filters.text).split()[:MAX_SEARCH_TERMS]:
@@ -84,7 +115,98 @@ def occurrences_upcoming(*, filters: OccurrenceFilters | None = None, now: dt.da
         queryset = queryset.filter(programme__commemorative_day_id=filters.commemorative_day)
     if filters.free_seats:
         queryset = queryset.with_free_seats()
-    return queryset.order_by("start", "pk")
+    return queryset
+
+
+def _ongoing(listed: QuerySet[Occurrence], moment: dt.datetime) -> QuerySet[Occurrence]:
+    # Started before the moment and not over at it. Only a multi-day date can have
+    # started more than MULTI_DAY earlier, so the look into the past is bounded:
+    # the last day through the start index, older ones through the small
+    # spans_days index, never the whole history. On the occurrence table alone
+    # (a subquery), so the database cannot prefer walking every programme's dates.
+    started = Q(start__gte=moment - MULTI_DAY, start__lt=moment) | Q(spans_days=True, start__lt=moment)
+    under_way = Occurrence.objects.filter(started, end__gt=moment).values("pk")
+    return listed.filter(pk__in=under_way).order_by("start", "pk")
+
+
+def _upcoming(listed: QuerySet[Occurrence], moment: dt.datetime) -> QuerySet[Occurrence]:
+    # A range on start (not `end > moment`) lets the database walk the start
+    # index in order and stop at the page's LIMIT instead of sorting every row.
+    return listed.filter(start__gte=moment).order_by("start", "pk")
+
+
+class CappedPaginator(Paginator):
+    """A Paginator that counts at most `cap` rows (`capped` tells when there are more)."""
+
+    def __init__(self, object_list, per_page, *, cap: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def _counted(self) -> int:
+        # SELECT COUNT(*) FROM (... LIMIT cap + 1): stops after cap + 1 rows. Order
+        # and related rows do not change the number, so the database may read the
+        # rows in whatever order finds them fastest.
+        queryset = self.object_list.select_related(None).prefetch_related(None).order_by()
+        return queryset[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self._counted > self.cap
+
+
+def _with_labels(rows: list[Occurrence]) -> None:
+    """Name each card's category and audiences once per page (as
+    `programme.category_label` and `audience.label`): get_FOO_display rebuilds
+    and translates the whole list of choices on every call, which was a fifth
+    of a card's rendering."""
+    categories = {value: str(label) for value, label in Category.choices}
+    audiences = {value: str(label) for value, label in Audience.Code.choices}
+    for occurrence in rows:
+        programme = occurrence.programme
+        programme.category_label = categories.get(programme.category, programme.category)
+        for audience in programme.audiences.all():
+            audience.label = audiences.get(audience.code, audience.code)
+
+
+@dataclass(frozen=True)
+class OccurrenceListing:
+    moment: dt.datetime  # where "happening now" ends and "upcoming" begins
+    is_now: bool  # the moment is now (not the start of a later from-date)
+    ongoing: list[Occurrence]  # page 1 only, at most ONGOING_LIMIT
+    more_ongoing: bool  # more are under way than `ongoing` shows
+    page: Page  # of the upcoming dates; page.paginator.capped
+
+
+def occurrence_listing(
+    *,
+    filters: OccurrenceFilters | None = None,
+    page_number=None,
+    per_page: int = 20,
+    now: dt.datetime | None = None,
+) -> OccurrenceListing:
+    """The public listing in a fixed number of queries: a capped count and one
+    page of upcoming dates, on page 1 the dates already under way, and the
+    audiences of both in one query."""
+    filters = filters or OccurrenceFilters()
+    now = now or timezone.now()
+    moment = listing_moment(filters=filters, now=now)
+    listed = _occurrences_listed(filters)
+    page = CappedPaginator(_upcoming(listed, moment), per_page, cap=LISTING_COUNT_CAP).get_page(page_number)
+    rows = list(page.object_list)
+    ongoing = list(_ongoing(listed, moment)[: ONGOING_LIMIT + 1]) if page.number == 1 else []
+    more_ongoing = len(ongoing) > ONGOING_LIMIT
+    ongoing = ongoing[:ONGOING_LIMIT]
+    prefetch_related_objects(
+        ongoing + rows, Prefetch("programme__audiences", queryset=Audience.objects.order_by("code"))
+    )
+    _with_labels(ongoing + rows)
+    page.object_list = rows
+    return OccurrenceListing(moment=moment, is_now=moment == now, ongoing=ongoing, more_ongoing=more_ongoing, page=page)
 
 
 def programmes_public() -> QuerySet[Programme]:

@@ -20,7 +20,7 @@ from schedule.models import Occurrence as SchedulerOccurrence
 from common.errors import DomainError
 from common.text import unaccent
 from common.timeutil import to_local
-from events.models import Occurrence, Programme
+from events.models import Occurrence, Programme, spans_days
 from venues.models import Venue
 
 logger = logging.getLogger(__name__)
@@ -221,9 +221,9 @@ def programme_update(*, programme: Programme, audiences=None, **changes) -> Prog
     if audiences is not None:
         programme.audiences.set(audiences)
     if capacity_changed:
-        Occurrence.objects.filter(programme=programme, capacity_overridden=False, end__gt=timezone.now()).update(
-            capacity=programme.capacity
-        )
+        future = Occurrence.objects.filter(programme=programme, capacity_overridden=False, end__gt=timezone.now())
+        future.update(capacity=programme.capacity)
+        _fill_freed_seats(future.values_list("pk", flat=True))
     if schedule_changed:
         since = max(timezone.now(), min(old_start, event.start))
         occurrences_materialise(programme=programme, since=since, prune=True)
@@ -301,11 +301,15 @@ def occurrences_materialise(*, programme: Programme, since: dt.datetime | None =
                     original_end=occ.original_end,
                     cancelled=occ.cancelled,
                     capacity=programme.capacity,
+                    spans_days=spans_days(occ.start, occ.end),
                 )
             )
-        elif (row.start, row.end, row.cancelled, row.original_end) != (occ.start, occ.end, occ.cancelled, occ.original_end):
+        elif (row.start, row.end, row.cancelled, row.original_end, row.spans_days) != (
+            occ.start, occ.end, occ.cancelled, occ.original_end, spans_days(occ.start, occ.end)
+        ):
             row.start, row.end, row.cancelled, row.original_end = occ.start, occ.end, occ.cancelled, occ.original_end
-            row.save(update_fields=["start", "end", "cancelled", "original_end", "updated_at"])
+            row.spans_days = spans_days(occ.start, occ.end)
+            row.save(update_fields=["start", "end", "cancelled", "original_end", "spans_days", "updated_at"])
     if to_create:
         Occurrence.objects.bulk_create(to_create, ignore_conflicts=True)
         created = len(to_create)
@@ -400,7 +404,8 @@ def occurrence_move(*, occurrence: Occurrence, start: dt.datetime, end: dt.datet
         raise ProgrammeError("collides", _("Another date of this programme starts then."), field="start")
     _scheduler_occurrence(occurrence).move(start, end)
     occurrence.start, occurrence.end = start, end
-    occurrence.save(update_fields=["start", "end", "updated_at"])
+    occurrence.spans_days = spans_days(start, end)
+    occurrence.save(update_fields=["start", "end", "spans_days", "updated_at"])
     _touch(occurrence.programme_id)
     return occurrence
 
@@ -418,4 +423,13 @@ def occurrence_set_capacity(*, occurrence: Occurrence, capacity: int | None) -> 
             occurrence.capacity = capacity
             occurrence.capacity_overridden = True
         occurrence.save(update_fields=["capacity", "capacity_overridden", "updated_at"])
+        _fill_freed_seats([occurrence.pk])
     return occurrence
+
+
+def _fill_freed_seats(occurrence_ids) -> None:
+    # More seats may let people on the waiting list in (attendance owns that line).
+    from attendance.services import waiting_list_promote
+
+    for occurrence_id in occurrence_ids:
+        waiting_list_promote(occurrence_id=occurrence_id)

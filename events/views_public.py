@@ -19,9 +19,14 @@ VENUE_NEXT_DATES = 20
 
 def occurrence_list(request):
     form = OccurrenceFilterForm(request.GET or None)
-    occurrences = selectors.occurrences_upcoming(filters=form.filters())
-    page = Paginator(occurrences, OCCURRENCES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "public/occurrence_list.html", {"form": form, "page": page})
+    listing = selectors.occurrence_listing(
+        filters=form.filters(), page_number=request.GET.get("page"), per_page=OCCURRENCES_PER_PAGE
+    )
+    return render(
+        request,
+        "public/occurrence_list.html",
+        {"form": form, "listing": listing, "ongoing": listing.ongoing, "page": listing.page},
+    )
 
 
 def occurrence_detail(request, pk):

@@ -5,14 +5,17 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
+from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from common.timeutil import local_datetime
+from events import selectors
+from events.forms_public import PlainSelect
 from events.models import Occurrence, Programme
-from events.services import occurrence_cancel, occurrence_move, programme_cancel
+from events.services import occurrence_cancel, occurrence_move, occurrences_materialise, programme_cancel, programme_update
 from tests.factories import make_commune, make_programme, make_venue
 
 LIST_URL = reverse("public:occurrence_list")
@@ -22,11 +25,25 @@ def in_days(days: int) -> dt.date:
     return timezone.localdate() + dt.timedelta(days=days)
 
 
-def listed(client, **params) -> list[str]:
-    """Titles the listing shows for these GET parameters, in order."""
+def listing_parts(client, **params) -> tuple[list[str], list[str]]:
+    """Titles under "happening now" and on the page of upcoming dates, in order."""
     response = client.get(LIST_URL, params)
     assert response.status_code == 200
-    return [occurrence.programme.title for occurrence in response.context["page"].object_list]
+    ongoing = [occurrence.programme.title for occurrence in response.context["ongoing"]]
+    upcoming = [occurrence.programme.title for occurrence in response.context["page"].object_list]
+    return ongoing, upcoming
+
+
+def listed(client, **params) -> list[str]:
+    """Every title the listing shows for these GET parameters, in order."""
+    ongoing, upcoming = listing_parts(client, **params)
+    return ongoing + upcoming
+
+
+def started_ago(*, hours: float) -> dict:
+    """make_programme arguments for a start `hours` ago (local time)."""
+    start = timezone.localtime() - dt.timedelta(hours=hours)
+    return {"day": start.date(), "start_time": start.time().replace(microsecond=0)}
 
 
 def first_occurrence(programme: Programme) -> Occurrence:
@@ -56,11 +73,84 @@ def test_listing_shows_only_public_upcoming_rows_in_start_order(client, venue):
 
 def test_an_occurrence_running_now_is_still_listed(client, venue):
     # given: an exhibition that opened an hour ago and closes in an hour
-    opened = timezone.localtime() - dt.timedelta(hours=1)
-    make_programme(venue=venue, title="Running now", day=opened.date(), start_time=opened.time(), minutes=120)
+    make_programme(venue=venue, title="Running now", minutes=120, **started_ago(hours=1))
+
+    # then: under "happening now", not among the upcoming dates
+    assert listing_parts(client) == (["Running now"], [])
+
+
+def test_happening_now_shows_a_multi_day_exhibition_that_opened_a_week_ago(client, venue):
+    # given: a two-week exhibition, half-way through
+    make_programme(venue=venue, title="Exhibition", category="exhibition", minutes=14 * 24 * 60, **started_ago(hours=7 * 24))
+    make_programme(venue=venue, title="Next talk", day=in_days(2))
+
+    # when
+    response = client.get(LIST_URL)
 
     # then
-    assert listed(client) == ["Running now"]
+    assert [o.programme.title for o in response.context["ongoing"]] == ["Exhibition"]
+    assert [o.programme.title for o in response.context["page"].object_list] == ["Next talk"]
+    html = response.content.decode()
+    assert "Đang diễn ra" in html
+    assert html.index("Exhibition") < html.index("Next talk")
+
+
+def test_happening_now_shows_a_talk_that_started_two_hours_ago(client, venue):
+    # given: a three-hour talk that began two hours ago
+    make_programme(venue=venue, title="Long talk", category="talk", minutes=180, **started_ago(hours=2))
+
+    # then
+    assert listing_parts(client) == (["Long talk"], [])
+
+
+def test_a_talk_that_has_ended_is_in_neither_part(client, venue):
+    # given: an hour-long talk that began three hours ago, a long one that ended yesterday
+    make_programme(venue=venue, title="Over", category="talk", minutes=60, **started_ago(hours=3))
+    make_programme(venue=venue, title="Over yesterday", minutes=3 * 24 * 60, **started_ago(hours=4 * 24))
+
+    # then
+    assert listing_parts(client) == ([], [])
+
+
+def test_happening_now_leaves_out_cancelled_dates_and_obeys_the_filters(client, venue, other_venue):
+    # given
+    occurrence_cancel(occurrence=first_occurrence(
+        make_programme(venue=venue, title="Cancelled now", minutes=120, **started_ago(hours=1))
+    ))
+    make_programme(venue=venue, title="Club now", category="club", minutes=120, **started_ago(hours=1))
+    make_programme(venue=other_venue, title="Exhibition now", category="exhibition", minutes=120, **started_ago(hours=1))
+
+    # then
+    assert listing_parts(client) == (["Club now", "Exhibition now"], [])
+    assert listing_parts(client, category="exhibition") == (["Exhibition now"], [])
+    assert listing_parts(client, venue=venue.slug) == (["Club now"], [])
+    assert listing_parts(client, q="khong co") == ([], [])
+
+
+def test_happening_now_is_bounded_and_says_when_there_are_more(client, venue, monkeypatch):
+    # given: three dates under way, room for two
+    monkeypatch.setattr(selectors, "ONGOING_LIMIT", 2)
+    for n in range(3):
+        make_programme(venue=venue, title=f"Now {n}", minutes=120, **started_ago(hours=1.5 - n * 0.25))
+
+    # when
+    response = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+
+    # then
+    assert [o.programme.title for o in response.context["ongoing"]] == ["Now 0", "Now 1"]
+    assert "More events are under way than shown here" in response.content.decode()
+
+
+def test_happening_now_is_on_the_first_page_only(client, venue):
+    # given: something under way and 25 daily dates ahead
+    make_programme(venue=venue, title="Running now", minutes=120, **started_ago(hours=1))
+    make_programme(venue=venue, title="Daily", day=in_days(1), recurrence="daily", repeat_until=in_days(25))
+
+    # then
+    first, second = client.get(LIST_URL), client.get(LIST_URL, {"page": 2})
+    assert [o.programme.title for o in first.context["ongoing"]] == ["Running now"]
+    assert second.context["ongoing"] == []
+    assert len(first.context["page"].object_list) == 20 and len(second.context["page"].object_list) == 5
 
 
 def test_listing_cards_show_date_venue_and_seats(client, venue):
@@ -207,12 +297,20 @@ def test_date_range_filter_is_inclusive_and_in_vietnam_time(client, venue):
 
 
 def test_date_from_keeps_a_multi_day_occurrence_that_is_still_running(client, venue):
-    # given: an exhibition over three days
+    # given: an exhibition over three days, and a talk on its second day
     make_programme(venue=venue, title="Three-day fair", day=in_days(5), start_time=dt.time(8, 0), minutes=3 * 24 * 60 - 60)
+    make_programme(venue=venue, title="Talk", day=in_days(6), start_time=dt.time(10, 0))
 
-    # then: asking from its second day still finds it
-    assert listed(client, date_from=in_days(6).strftime("%d/%m/%Y")) == ["Three-day fair"]
+    # when: asking from its second day
+    response = client.get(LIST_URL, {"date_from": in_days(6).strftime("%d/%m/%Y")})
+
+    # then: it is under way on that day, and the heading says so
+    assert [o.programme.title for o in response.context["ongoing"]] == ["Three-day fair"]
+    assert [o.programme.title for o in response.context["page"].object_list] == ["Talk"]
+    assert f"Đang diễn ra vào ngày {in_days(6):%d/%m/%Y}" in response.content.decode()
     assert listed(client, date_from=in_days(9).strftime("%d/%m/%Y")) == []
+    # and a range that ends before it opened leaves it out
+    assert listed(client, date_from=in_days(3).strftime("%d/%m/%Y"), date_to=in_days(4).strftime("%d/%m/%Y")) == []
 
 
 def test_free_text_ignores_accents_and_case(client, venue, other_venue):
@@ -335,6 +433,44 @@ def test_pagination_keeps_the_filters(client, venue):
     assert len(second.context["page"].object_list) == 5
     assert first.context["page"].object_list[0].start < second.context["page"].object_list[0].start
     assert "?category=reading&amp;page=2" in first.content.decode()
+    assert "25 sự kiện sắp diễn ra" in first.content.decode()
+    assert "Trang 2 / 2" in second.content.decode()
+
+
+def test_the_count_is_capped_and_says_so(client, venue, monkeypatch):
+    # given: five dates ahead, a cap of three
+    monkeypatch.setattr(selectors, "LISTING_COUNT_CAP", 3)
+    for n in range(5):
+        make_programme(venue=venue, title=f"Talk {n}", day=in_days(n + 1))
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST_URL)
+
+    # then: "3+", a hint to narrow the filters, a count that stopped after cap + 1 rows
+    html = response.content.decode()
+    assert "3+ sự kiện sắp diễn ra" in html
+    assert "hãy thu hẹp bộ lọc" in html
+    assert response.context["page"].paginator.capped
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1 and "LIMIT 4" in counts[0]
+    # and paging stops at the cap
+    assert len(response.context["page"].object_list) == 3
+
+
+def test_the_count_is_exact_under_the_cap(client, venue, monkeypatch):
+    # given
+    monkeypatch.setattr(selectors, "LISTING_COUNT_CAP", 3)
+    for n in range(3):
+        make_programme(venue=venue, title=f"Talk {n}", day=in_days(n + 1))
+
+    # when
+    response = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+
+    # then
+    html = response.content.decode()
+    assert "3 upcoming events" in html and "3+" not in html
+    assert not response.context["page"].paginator.capped
 
 
 def _add_programmes(count: int, venues: list, *, offset: int = 0) -> None:
@@ -372,15 +508,115 @@ def test_listing_costs_the_same_queries_for_2_and_20_rows(client, province, comm
         response = client.get(LIST_URL, params)
     assert len(response.context["page"].object_list) == 2
 
-    # when
+    assert response.context["ongoing"] == []
+
+    # when: eighteen more, and one under way
     _add_programmes(18, [venue] if narrow else venues, offset=2)
+    make_programme(
+        venue=venue, title="Đọc sách đang diễn ra", audiences=["children"], capacity=20, minutes=120,
+        **started_ago(hours=1),
+    )
     with CaptureQueriesContext(connection) as twenty:
         response = client.get(LIST_URL, params)
     assert len(response.context["page"].object_list) == 20
+    assert len(response.context["ongoing"]) == 1
 
     # then
     assert len(two) == len(twenty), [q["sql"] for q in twenty.captured_queries]
     assert len(twenty) <= 10
+
+
+# --- spans_days: what lets "happening now" skip the past ------------------------------
+
+
+def test_materialise_sets_spans_days_on_new_and_changed_dates(venue):
+    # given: a two-day fair and a 90-minute talk
+    fair = make_programme(venue=venue, title="Fair", day=in_days(3), minutes=2 * 24 * 60)
+    talk = make_programme(venue=venue, title="Talk", day=in_days(3))
+
+    # then
+    assert first_occurrence(fair).spans_days is True
+    assert first_occurrence(talk).spans_days is False
+
+    # when: the talk becomes a three-day event and the fair a one-day one
+    start = local_datetime(in_days(3), dt.time(9, 0))
+    programme_update(programme=talk, end=start + dt.timedelta(days=3))
+    programme_update(programme=fair, end=start + dt.timedelta(hours=8))
+
+    # then: the rows were updated in place
+    assert first_occurrence(talk).spans_days is True
+    assert first_occurrence(fair).spans_days is False
+
+
+def test_materialise_repairs_a_stale_spans_days(venue):
+    # given: a fair whose flag was lost
+    fair = make_programme(venue=venue, title="Fair", day=in_days(3), minutes=2 * 24 * 60)
+    Occurrence.objects.filter(programme=fair).update(spans_days=False)
+
+    # when
+    occurrences_materialise(programme=fair, since=first_occurrence(fair).start)
+
+    # then
+    assert first_occurrence(fair).spans_days is True
+
+
+def test_occurrence_move_sets_spans_days(venue):
+    # given
+    occurrence = first_occurrence(make_programme(venue=venue, day=in_days(3)))
+    start = local_datetime(in_days(4), dt.time(8, 0))
+
+    # when: stretched over three days, then back to an hour
+    occurrence_move(occurrence=occurrence, start=start, end=start + dt.timedelta(days=3))
+    stretched = Occurrence.objects.get(pk=occurrence.pk).spans_days
+    occurrence_move(occurrence=occurrence, start=start, end=start + dt.timedelta(hours=1))
+
+    # then
+    assert stretched is True
+    assert Occurrence.objects.get(pk=occurrence.pk).spans_days is False
+
+
+def test_a_moved_date_stretched_over_days_is_happening_now(client, venue):
+    # given: a one-hour date moved to a week-long one that began three days ago
+    occurrence = first_occurrence(make_programme(venue=venue, title="Stretched", day=in_days(3)))
+    start = timezone.now() - dt.timedelta(days=3)
+    occurrence_move(occurrence=occurrence, start=start, end=start + dt.timedelta(days=7))
+
+    # then
+    assert listing_parts(client) == (["Stretched"], [])
+
+
+def test_the_migration_flags_existing_multi_day_dates(venue):
+    # given: rows written before the flag existed
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("events.migrations.0004_occurrence_spans_days")
+    fair = make_programme(venue=venue, title="Fair", day=in_days(3), minutes=2 * 24 * 60)
+    day_long = make_programme(venue=venue, title="A day", day=in_days(3), minutes=24 * 60)
+    Occurrence.objects.update(spans_days=False)
+
+    # when
+    migration.set_spans_days(apps, None)
+
+    # then: more than a day is flagged, a day exactly is not
+    assert first_occurrence(fair).spans_days is True
+    assert first_occurrence(day_long).spans_days is False
+
+
+# --- the filter form's <select>s --------------------------------------------------------
+
+
+def test_plain_select_renders_what_djangos_select_template_renders():
+    # given: values and labels that need escaping, a selected one, boolean attributes
+    choices = [("", "Any"), ("a&b", "<Tom & Jerry>"), ("x", "X \"quoted\""), ("Group", [("g1", "One"), ("g2", "Two")])]
+    attrs = {"id": "id_f", "aria-invalid": True, "disabled": False, "data-x": "1<2"}
+
+    # then
+    for value in ("", "a&b", "g2", None):
+        ours = PlainSelect(choices=choices).render("f", value, attrs=dict(attrs))
+        django = forms.Select(choices=choices).render("f", value, attrs=dict(attrs))
+        assert ours == django
 
 
 # --- occurrence page --------------------------------------------------------------
@@ -613,8 +849,9 @@ class _Markup(HTMLParser):
     ],
 )
 def test_every_control_has_a_label_and_headings_are_in_order(client, province, commune, venue, url_name, params):
-    # given
+    # given: something under way and something ahead, so both parts of the listing show
     make_programme(venue=venue, day=in_days(3))
+    make_programme(venue=venue, title="Under way", minutes=120, **started_ago(hours=1))
     params = {key: province.code if value == "PROVINCE" else value for key, value in params.items()}
 
     # when
