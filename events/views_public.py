@@ -31,10 +31,15 @@ def occurrence_list(request):
 
 def occurrence_detail(request, pk):
     occurrence = get_object_or_404(selectors.occurrences_public(), pk=pk)
+    now = timezone.now()
+    programme = occurrence.programme
+    # The registration page itself explains a closed window; this only hides the
+    # button where registering can never apply.
+    can_register = programme.registration_required and not occurrence.cancelled and occurrence.start > now
     return render(
         request,
         "public/occurrence_detail.html",
-        {"occurrence": occurrence, "programme": occurrence.programme, "is_past": occurrence.end <= timezone.now()},
+        {"occurrence": occurrence, "programme": programme, "is_past": occurrence.end <= now, "can_register": can_register},
     )
 
 

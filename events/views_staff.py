@@ -24,7 +24,7 @@ from events.forms import OccurrenceCapacityForm, OccurrenceMoveForm, ProgrammeFo
 from events.models import Occurrence, Programme
 from events.services import ProgrammeError
 from venues.models import Venue
-from venues.selectors import MANAGE, VIEW, is_staff_member, user_can, venues_for_user
+from venues.selectors import DOOR, MANAGE, VIEW, is_staff_member, user_can, venues_for_user
 
 PROGRAMMES_PER_PAGE = 30
 OCCURRENCES_PER_PAGE = 50
@@ -132,6 +132,7 @@ def venue_detail(request, slug):
             "status": status,
             "statuses": Programme.Status.choices,
             "can_manage": user_can(request.user, MANAGE, venue),
+            "can_door": user_can(request.user, DOOR, venue),
         },
     )
 

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Variables the test settings export into this process; a child must not inherit them.
 SETTINGS_ENV = {
     "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "TESTING", "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 
