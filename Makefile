@@ -8,7 +8,7 @@ PORT ?= 8000
 # `make run` always serves the SQLite demo with Celery eager, whatever the shell exports.
 DEV_ENV := DEBUG=1 DATABASE_URL=sqlite:///db.sqlite3 REDIS_URL= CELERY_BROKER_URL=
 
-.PHONY: run test bench install messages check clean browser-deps
+.PHONY: run test bench install messages check lint clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ browser-deps:
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
 
 messages: $(VENV)/.installed
 	$(DEV_ENV) $(BIN)/python manage.py makemessages -l vi --ignore=.venv --ignore=bench --ignore=tests

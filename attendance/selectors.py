@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -11,6 +11,8 @@ from common.timeutil import local_datetime
 from events.models import Occurrence
 
 S = Registration.Status
+
+LOOKUP_RECENT_DAYS = 30  # past dates still listed by a look-up link, e.g. to see the ticket was used
 
 
 def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None) -> dict:
@@ -115,3 +117,15 @@ def registrations_for_occurrence(*, occurrence: Occurrence, query: str = "", sta
 
 def waiting_count(occurrence: Occurrence) -> int:
     return Registration.objects.filter(occurrence=occurrence, status=S.WAITING).aggregate(n=Count("pk"))["n"]
+
+
+def registrations_for_phone(*, phone: str, now: dt.datetime) -> QuerySet[Registration]:
+    """A phone's registrations for upcoming dates and those of the last
+    LOOKUP_RECENT_DAYS, soonest first. Erased rows have no phone, so never match."""
+    return (
+        Registration.objects.filter(
+            phone=phone, occurrence__end__gte=now - dt.timedelta(days=LOOKUP_RECENT_DAYS)
+        )
+        .select_related("ticket", "occurrence__programme__event", "occurrence__venue")
+        .order_by("occurrence__start", "pk")
+    )

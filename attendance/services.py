@@ -10,18 +10,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attendance.models import CheckIn, Registration, Ticket, WalkIn
+from attendance.selectors import registrations_for_phone
 from common.errors import DomainError
 from common.phone import phone_normalise
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import message_create
-from notifications.texts import registration_text
+from notifications.texts import registration_text, ticket_lookup_text
 
 # The consent text a registrant accepts; bump the version when the text changes.
 CONSENT_VERSION = "2025-01"
@@ -577,3 +580,36 @@ def walkin_undo(*, client_id: str, now: dt.datetime | None = None) -> WalkIn | N
     """Undo a walk-in count. Idempotent; None for an unknown id."""
     WalkIn.objects.filter(client_id=client_id, undone_at__isnull=True).update(undone_at=now or timezone.now())
     return WalkIn.objects.filter(client_id=client_id).first()
+
+
+# -- find my tickets ----------------------------------------------------------------
+
+LOOKUP_SALT = "ticket-lookup"
+LOOKUP_MAX_AGE = 3600  # seconds; the SMS text says "valid for 1 hour"
+
+
+def lookup_token_make(phone: str) -> str:
+    """A link token for an E.164 phone, URL-safe (no "+" for SMS apps to turn
+    into a call link) and valid for LOOKUP_MAX_AGE seconds."""
+    return signing.TimestampSigner(salt=LOOKUP_SALT).sign_object(phone)
+
+
+def lookup_token_read(token: str) -> str:
+    """The phone a token was made for. Raises signing.SignatureExpired when it is
+    too old and signing.BadSignature when it was not made by us."""
+    return signing.TimestampSigner(salt=LOOKUP_SALT).unsign_object(token, max_age=LOOKUP_MAX_AGE)
+
+
+def ticket_lookup_send(*, phone: str, language: str, now: dt.datetime) -> Message | None:
+    """Record an SMS to `phone` with a link to its tickets, only if it has a
+    registration for an upcoming date. The caller answers the same either way."""
+    if not registrations_for_phone(phone=phone, now=now).filter(occurrence__end__gt=now).exists():
+        return None
+    url = settings.SITE_URL + reverse("attendance:ticket_lookup", args=[lookup_token_make(phone)])
+    return message_create(
+        channel=Message.Channel.SMS,
+        recipient=phone,
+        kind=Message.Kind.TICKET_LOOKUP,
+        body=ticket_lookup_text(url, language),
+        language=language,
+    )

@@ -12,31 +12,29 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from attendance import qr
 from attendance.forms import GroupRegistrationForm, RegistrationForm, TicketLookupForm
 from attendance.models import Registration, Ticket
-from attendance.selectors import waiting_count
+from attendance.selectors import registrations_for_phone, waiting_count
 from attendance.services import (
     RegistrationError,
+    lookup_token_read,
     registration_cancel,
     registration_create,
     registration_window_check,
+    ticket_lookup_send,
     waiting_position,
 )
 from common.throttle import client_ip, throttle_hit
 from events.models import Occurrence, Programme
-from notifications.models import Message
-from notifications.services import message_create
-from notifications.texts import ticket_lookup_text
 
 # (attempts, seconds) per scope; settings.ATTENDANCE_THROTTLES overrides any of them.
 THROTTLES = {
@@ -55,11 +53,6 @@ DATE_REFUSALS = {"not_open", "cancelled", "started", "walk_in_only", "not_yet_op
 # browser opens the ticket; anyone else typing the same phone gets an SMS instead.
 SESSION_REGISTRATIONS = "attendance_registrations"
 SESSION_REGISTRATIONS_KEPT = 20
-
-LOOKUP_SALT = "ticket-lookup"
-LOOKUP_MAX_AGE = 3600  # seconds; the SMS text says "valid for 1 hour"
-LOOKUP_RECENT_DAYS = 30  # past dates still listed, e.g. to see the ticket was used
-
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -102,48 +95,6 @@ def _remember(request, registration: Registration) -> None:
 
 def _made_here(request, registration: Registration) -> bool:
     return registration.pk in request.session.get(SESSION_REGISTRATIONS, [])
-
-
-# -- ticket look-up (token, reads and the SMS; small enough to live here for now) -------
-
-
-def lookup_token_make(phone: str) -> str:
-    """A link token for an E.164 phone, URL-safe (no "+" for SMS apps to turn
-    into a call link) and valid for LOOKUP_MAX_AGE seconds."""
-    return signing.TimestampSigner(salt=LOOKUP_SALT).sign_object(phone)
-
-
-def lookup_token_read(token: str) -> str:
-    """The phone a token was made for. Raises signing.SignatureExpired when it is
-    too old and signing.BadSignature when it was not made by us."""
-    return signing.TimestampSigner(salt=LOOKUP_SALT).unsign_object(token, max_age=LOOKUP_MAX_AGE)
-
-
-def registrations_for_phone(*, phone: str, now: dt.datetime) -> QuerySet[Registration]:
-    """A phone's registrations for upcoming dates and those of the last
-    LOOKUP_RECENT_DAYS, soonest first. Erased rows have no phone, so never match."""
-    return (
-        Registration.objects.filter(
-            phone=phone, occurrence__end__gte=now - dt.timedelta(days=LOOKUP_RECENT_DAYS)
-        )
-        .select_related("ticket", "occurrence__programme__event", "occurrence__venue")
-        .order_by("occurrence__start", "pk")
-    )
-
-
-def ticket_lookup_send(*, phone: str, language: str, now: dt.datetime) -> Message | None:
-    """Record an SMS to `phone` with a link to its tickets, only if it has a
-    registration for an upcoming date. The caller answers the same either way."""
-    if not registrations_for_phone(phone=phone, now=now).filter(occurrence__end__gt=now).exists():
-        return None
-    url = settings.SITE_URL + reverse("attendance:ticket_lookup", args=[lookup_token_make(phone)])
-    return message_create(
-        channel=Message.Channel.SMS,
-        recipient=phone,
-        kind=Message.Kind.TICKET_LOOKUP,
-        body=ticket_lookup_text(url, language),
-        language=language,
-    )
 
 
 # -- registration -------------------------------------------------------------------------

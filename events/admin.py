@@ -8,7 +8,8 @@ is read-only and status changes are actions that call the same services.
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from events import services
 from events.models import CommemorativeDay, Occurrence, Programme

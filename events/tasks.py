@@ -1,7 +1,7 @@
 from celery import shared_task
 
-from events.services import occurrences_extend_horizon, occurrences_materialise
 from events.models import Programme
+from events.services import occurrences_extend_horizon, occurrences_materialise
 
 
 @shared_task(name="events.occurrences_extend_horizon_task")

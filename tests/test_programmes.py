@@ -24,6 +24,7 @@ from events.services import (
 )
 from tests.factories import make_programme
 
+
 def _next_monday(after: dt.date) -> dt.date:
     return after + dt.timedelta(days=(7 - after.weekday()) % 7)
 

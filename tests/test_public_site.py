@@ -15,7 +15,13 @@ from common.timeutil import local_datetime
 from events import selectors
 from events.forms_public import PlainSelect
 from events.models import Occurrence, Programme
-from events.services import occurrence_cancel, occurrence_move, occurrences_materialise, programme_cancel, programme_update
+from events.services import (
+    occurrence_cancel,
+    occurrence_move,
+    occurrences_materialise,
+    programme_cancel,
+    programme_update,
+)
 from tests.factories import make_commune, make_programme, make_venue
 
 LIST_URL = reverse("public:occurrence_list")

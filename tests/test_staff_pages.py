@@ -11,13 +11,13 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from common.timeutil import local_datetime, to_local
 from events.models import Occurrence, Programme
-from tests.factories import make_commune, make_province, make_user, make_programme, make_venue
+from tests.factories import make_commune, make_programme, make_province, make_user, make_venue
 from venues.models import StaffRole
 
 ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]

@@ -1,7 +1,7 @@
 """Public, read-only API for venues."""
 
-from drf_spectacular.types import OpenApiTypes
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError

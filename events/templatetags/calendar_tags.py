@@ -6,12 +6,12 @@ Usage in templates:
     <a href="{% google_calendar_url occurrence %}">...</a>            (Add to Google Calendar)
 """
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
 from django.urls import reverse
-import datetime as dt
 
 register = template.Library()
 

@@ -838,9 +838,9 @@ class DemoPlan:
                            C.EXHIBITION, first, 14, "07:30", 570, audiences=("adults", "students", "children"),
                            registration_required=False)
         # Mobile exhibitions of the provincial museum in the communes.
-        for n, (slug, (month, day)) in enumerate(
-            [("nha-van-hoa-xa-tan-hung", (3, 10)), ("nha-van-hoa-xa-kien-xuong", (7, 15)), ("ttht-cong-dong-xa-minh-tho", (12, 5))]
-        ):
+        for slug, (month, day) in [
+            ("nha-van-hoa-xa-tan-hung", (3, 10)), ("nha-van-hoa-xa-kien-xuong", (7, 15)), ("ttht-cong-dong-xa-minh-tho", (12, 5))
+        ]:
             first = self.latest_of(month, day)
             if first:
                 self.daily(slug, f"Triển lãm lưu động “Hưng Yên – đất và người” năm {first.year}",
