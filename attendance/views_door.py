@@ -24,7 +24,7 @@ from attendance.api import occurrences_of_day
 from attendance.models import WalkIn
 from attendance.selectors import venue_day_counts
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
-from events.views_staff import staff_required
+from venues.access import staff_required
 from venues.selectors import DOOR, VIEW, user_can, venues_for_user
 
 # What the service worker keeps for the page to open with no network.

@@ -19,12 +19,11 @@ Writes go through attendance.services; a RegistrationError becomes a message.
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -35,8 +34,8 @@ from attendance.models import Registration
 from attendance.services import RegistrationError
 from common.phone import phone_display
 from events.models import Occurrence
-from events.views_staff import staff_required
-from venues.selectors import DOOR, MANAGE, VIEW, user_can, venues_for_user
+from venues.access import get_for_staff_or_404, safe_next, staff_required
+from venues.selectors import DOOR, MANAGE, VIEW, user_can
 
 REGISTRATIONS_PER_PAGE = 50
 # Exports and phone numbers: the venue's own staff (managers and door staff).
@@ -48,35 +47,24 @@ MAX_PARTY_SIZE = 999
 # -- lookups ------------------------------------------------------------------------
 
 
-def _check(request, venue, capability: str) -> None:
-    if capability != VIEW and not user_can(request.user, capability, venue):
-        raise PermissionDenied
-
-
 def _occurrence(request, pk: int, capability: str = VIEW) -> Occurrence:
-    visible = Occurrence.objects.filter(venue__in=venues_for_user(request.user, VIEW))
-    occurrence = get_object_or_404(visible.select_related("programme__event", "venue"), pk=pk)
-    _check(request, occurrence.venue, capability)
-    return occurrence
+    return get_for_staff_or_404(
+        request, Occurrence.objects.select_related("programme__event", "venue"), "venue", capability, pk=pk
+    )
 
 
 def _registration(request, pk: int, capability: str) -> Registration:
-    visible = Registration.objects.filter(occurrence__venue__in=venues_for_user(request.user, VIEW))
-    registration = get_object_or_404(visible.select_related("occurrence__programme", "occurrence__venue"), pk=pk)
-    _check(request, registration.occurrence.venue, capability)
-    return registration
+    return get_for_staff_or_404(
+        request,
+        Registration.objects.select_related("occurrence__programme", "occurrence__venue"),
+        "occurrence__venue",
+        capability,
+        pk=pk,
+    )
 
 
 def _list_url(occurrence: Occurrence) -> str:
     return reverse("staff_attendance:registrations", args=[occurrence.pk])
-
-
-def _back(request, default: str) -> str:
-    """The list page the action was started from (with its search and page)."""
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
 
 
 def _name(registration: Registration) -> str:
@@ -257,7 +245,7 @@ def _promoted_message(request, promoted) -> None:
 def registration_cancel(request, pk):
     """GET asks for confirmation; POST cancels and promotes the waiting list."""
     registration = _registration(request, pk, DOOR)
-    back = _back(request, _list_url(registration.occurrence))
+    back = safe_next(request, _list_url(registration.occurrence))
     if request.method == "POST":
         try:
             promoted = services.registration_cancel(registration_id=registration.pk, by=request.user)
@@ -291,7 +279,7 @@ def registration_approve(request, pk):
         messages.error(request, error.message)
     else:
         messages.success(request, _("The group %(name)s is confirmed.") % {"name": _name(registration)})
-    return redirect(_back(request, _list_url(registration.occurrence)))
+    return redirect(safe_next(request, _list_url(registration.occurrence)))
 
 
 @staff_required
@@ -305,7 +293,7 @@ def registration_decline(request, pk):
     else:
         messages.success(request, _("The group %(name)s is declined.") % {"name": _name(registration)})
         _promoted_message(request, promoted)
-    return redirect(_back(request, _list_url(registration.occurrence)))
+    return redirect(safe_next(request, _list_url(registration.occurrence)))
 
 
 # -- exports ------------------------------------------------------------------------

@@ -5,17 +5,13 @@ user may not view is a 404 (its existence is not revealed); one they may view
 but not manage is a 403 for changes. Writes go through events.services.
 """
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,56 +19,26 @@ from events import services
 from events.forms import OccurrenceCapacityForm, OccurrenceMoveForm, ProgrammeForm
 from events.models import Occurrence, Programme
 from events.services import ProgrammeError
+from venues.access import get_for_staff_or_404, safe_next, staff_required
 from venues.models import Venue
-from venues.selectors import DOOR, MANAGE, VIEW, is_staff_member, user_can, venues_for_user
+from venues.selectors import DOOR, MANAGE, VIEW, user_can, venues_for_user
 
 PROGRAMMES_PER_PAGE = 30
 OCCURRENCES_PER_PAGE = 50
 
 
-def staff_required(view):
-    """Anonymous users go to the login page; users without a staff role get 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_staff_member(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
-
-
-def _check(request, venue: Venue, capability: str) -> None:
-    if capability != VIEW and not user_can(request.user, capability, venue):
-        raise PermissionDenied
-
-
 def _venue(request, slug: str, capability: str = VIEW) -> Venue:
-    venue = get_object_or_404(venues_for_user(request.user, VIEW).select_related("admin_unit"), slug=slug)
-    _check(request, venue, capability)
-    return venue
+    return get_for_staff_or_404(request, Venue.objects.select_related("admin_unit"), "", capability, slug=slug)
 
 
 def _programme(request, pk: int, capability: str = VIEW) -> Programme:
-    visible = Programme.objects.filter(venue__in=venues_for_user(request.user, VIEW))
-    programme = get_object_or_404(visible.select_related("event", "venue"), pk=pk)
-    _check(request, programme.venue, capability)
-    return programme
+    return get_for_staff_or_404(request, Programme.objects.select_related("event", "venue"), "venue", capability, pk=pk)
 
 
 def _occurrence(request, pk: int, capability: str = VIEW) -> Occurrence:
-    visible = Occurrence.objects.filter(venue__in=venues_for_user(request.user, VIEW))
-    occurrence = get_object_or_404(visible.select_related("programme__event", "venue"), pk=pk)
-    _check(request, occurrence.venue, capability)
-    return occurrence
-
-
-def _back(request, default: str) -> str:
-    """The page the action was started from, when it is on this site."""
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
+    return get_for_staff_or_404(
+        request, Occurrence.objects.select_related("programme__event", "venue"), "venue", capability, pk=pk
+    )
 
 
 def _programme_url(programme: Programme) -> str:
@@ -208,7 +174,7 @@ def _programme_action(request, programme, action, success_message):
         messages.error(request, error.message)
     else:
         messages.success(request, success_message)
-    return redirect(_back(request, _programme_url(programme)))
+    return redirect(safe_next(request, _programme_url(programme)))
 
 
 @staff_required
@@ -246,7 +212,7 @@ def _occurrence_action(request, occurrence, action, success_message):
         messages.error(request, error.message)
     else:
         messages.success(request, success_message)
-    return redirect(_back(request, _programme_url(occurrence.programme)))
+    return redirect(safe_next(request, _programme_url(occurrence.programme)))
 
 
 @staff_required
@@ -273,13 +239,13 @@ def _occurrence_form(request, pk, form_class, action, template, success_message)
             form.add_service_error(error)
         else:
             messages.success(request, success_message)
-            return redirect(_back(request, _programme_url(occurrence.programme)))
+            return redirect(safe_next(request, _programme_url(occurrence.programme)))
     context = {
         "form": form,
         "occurrence": occurrence,
         "programme": occurrence.programme,
         "venue": occurrence.venue,
-        "next": _back(request, ""),
+        "next": safe_next(request, ""),
     }
     return render(request, template, context)
 
