@@ -227,6 +227,9 @@ SPECTACULAR_SETTINGS = {
 
 # SMS leave through this transport (notifications.transports): the console in development.
 SMS_TRANSPORT = os.getenv("SMS_TRANSPORT", "notifications.transports.ConsoleSms")
+# Estimated price of one SMS segment (for the cost shown to staff and the caps).
+SMS_SEGMENT_PRICE = os.getenv("SMS_SEGMENT_PRICE", "0.0832")
+SMS_PRICE_CURRENCY = os.getenv("SMS_PRICE_CURRENCY", "USD")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "no-reply@localhost")

@@ -117,6 +117,10 @@ class Programme(models.Model):
     max_party_size = models.PositiveSmallIntegerField(
         _("largest party per registration"), default=4, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
+    reminder_hours = models.CharField(
+        _("reminders (hours before)"), max_length=30, default="24,2", blank=True,
+        help_text=_("Comma-separated, e.g. 24,2. Empty: no reminders."),
+    )
     group_bookings = models.BooleanField(_("group bookings allowed"), default=False)
     group_approval_required = models.BooleanField(_("groups need staff approval"), default=False)
     image = models.ImageField(_("image"), upload_to="programmes/%Y/", blank=True)

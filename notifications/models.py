@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,14 @@ class Message(models.Model):
     occurrence = models.ForeignKey(
         "events.Occurrence", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # Whose budget and log the message belongs to.
+    venue = models.ForeignKey("venues.Venue", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    encoding = models.CharField(max_length=8, blank=True)
+    segments = models.PositiveSmallIntegerField(default=0)
+    cost = models.DecimalField(_("estimated cost"), max_digits=10, decimal_places=4, default=0)
+    # Not before this instant (quiet hours, retry back-off).
+    send_after = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -59,7 +68,73 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "send_after"]),
+            models.Index(fields=["venue", "created_at"]),
+            models.Index(fields=["occurrence", "created_at"]),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.recipient} · {self.get_status_display()}"
+
+
+class SmsOptOut(models.Model):
+    """A number that asked for no more reminders (link in the SMS, or STOP where
+    the route has replies). Confirmations of what the person asked for still go."""
+
+    class Source(models.TextChoices):
+        LINK = "link", _("Opt-out link")
+        STOP = "stop", _("STOP reply")
+        STAFF = "staff", _("Staff")
+
+    phone = models.CharField(max_length=20, unique=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+
+    def __str__(self):
+        return self.phone
+
+
+class MessageTemplate(models.Model):
+    """A venue's own wording of a kind of message (the built-in text otherwise)."""
+
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="message_templates")
+    kind = models.CharField(_("kind"), max_length=24, choices=Message.Kind.choices)
+    language = models.CharField(_("language"), max_length=5, default="vi")
+    body = models.TextField(_("text"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [models.UniqueConstraint(fields=["venue", "kind", "language"], name="template_one_per_kind")]
+
+    def __str__(self):
+        return f"{self.venue} · {self.get_kind_display()} ({self.language})"
+
+
+class SmsPolicy(models.Model):
+    """How a venue spends on SMS."""
+
+    venue = models.OneToOneField("venues.Venue", on_delete=models.CASCADE, related_name="sms_policy")
+    without_diacritics = models.BooleanField(
+        _("send without diacritics"), default=False,
+        help_text=_("GSM-7: 160 characters a segment instead of 70, about a third of the price."),
+    )
+    monthly_cap = models.PositiveIntegerField(
+        _("monthly SMS cap (segments)"), null=True, blank=True, help_text=_("Empty: no cap.")
+    )
+
+    class Meta:
+        verbose_name = _("SMS policy")
+        verbose_name_plural = _("SMS policies")
+
+    def __str__(self):
+        return str(self.venue)

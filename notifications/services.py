@@ -6,7 +6,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.models import Message
+from notifications.models import Message, SmsPolicy
+from notifications.sms import sms_cost, sms_prepare
 from notifications.transports import TransportError, transport_for
 
 logger = logging.getLogger(__name__)
@@ -22,16 +23,25 @@ def message_create(
     language: str = "vi",
     registration=None,
     occurrence=None,
+    venue=None,
     dedupe_key: str | None = None,
+    send_after=None,
 ) -> Message | None:
     """Record a message in the caller's transaction and hand it to a worker after
     commit. With `dedupe_key`, a second call for the same key records nothing and
     returns None."""
+    venue = venue or (occurrence.venue if occurrence is not None else None)
+    encoding, segments, cost = "", 0, 0
+    if channel == Message.Channel.SMS:
+        policy = SmsPolicy.objects.filter(venue=venue).first() if venue is not None else None
+        sms = sms_prepare(body, without_diacritics=bool(policy and policy.without_diacritics))
+        body, encoding, segments, cost = sms.text, sms.encoding, sms.segments, sms_cost(sms.segments)
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 channel=channel, recipient=recipient, kind=kind, body=body, subject=subject, language=language,
-                registration=registration, occurrence=occurrence, dedupe_key=dedupe_key,
+                registration=registration, occurrence=occurrence, venue=venue, dedupe_key=dedupe_key,
+                encoding=encoding, segments=segments, cost=cost, send_after=send_after,
             )
     except IntegrityError:
         if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
