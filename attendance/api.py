@@ -24,11 +24,10 @@ from rest_framework.views import APIView
 
 from attendance import serializers as s
 from attendance.models import CheckIn, WalkIn
-from attendance.selectors import tickets_for_day, venue_day_counts
+from attendance.selectors import occurrences_of_day, tickets_for_day, venue_day_counts
 from attendance.services import WalkInError, checkin_undo, ticket_redeem, walkin_record, walkin_undo
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from common.errors import DomainError
-from common.timeutil import local_datetime
 from events.models import Occurrence
 from venues.models import Venue
 from venues.selectors import DOOR, venues_for_user
@@ -100,16 +99,6 @@ def _occurrence_at(venue: Venue, occurrence_id: int | None) -> int | None:
 
 def _counts(venue: Venue, day: dt.date | None = None) -> dict:
     return venue_day_counts(venue=venue, day=day or timezone.localdate())
-
-
-def occurrences_of_day(*, venue: Venue, day: dt.date):
-    """The venue's dates that overlap its local `day`, cancelled ones included."""
-    start = local_datetime(day, dt.time.min)
-    return (
-        Occurrence.objects.filter(venue=venue, start__lt=start + dt.timedelta(days=1), end__gt=start)
-        .select_related("programme__event")
-        .order_by("start", "pk")
-    )
 
 
 # -- the actions, shared by the single endpoints and the sync batch ------------------

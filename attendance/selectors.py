@@ -15,6 +15,21 @@ S = Registration.Status
 LOOKUP_RECENT_DAYS = 30  # past dates still listed by a look-up link, e.g. to see the ticket was used
 
 
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = local_datetime(day, dt.time.min)
+    return start, start + dt.timedelta(days=1)
+
+
+def occurrences_of_day(*, venue, day: dt.date):
+    """The venue's dates that overlap its local `day`, cancelled ones included."""
+    start, end = _day_bounds(day)
+    return (
+        Occurrence.objects.filter(venue=venue, start__lt=end, end__gt=start)
+        .select_related("programme__event")
+        .order_by("start", "pk")
+    )
+
+
 def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None) -> dict:
     """People per state for one date (each a sum of party sizes / headcounts):
     confirmed, waiting, pending, cancelled, checked_in, no_show, walk_ins, expected."""
@@ -55,9 +70,7 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
 
 def venue_day_counts(*, venue, day: dt.date) -> dict:
     """The door's live counters for a venue's day: checked in, expected, walk-ins."""
-    start = local_datetime(day, dt.time.min)
-    end = start + dt.timedelta(days=1)
-    occurrences = Occurrence.objects.filter(venue=venue, start__lt=end, end__gt=start, cancelled=False)
+    occurrences = occurrences_of_day(venue=venue, day=day).filter(cancelled=False)
     expected = Registration.objects.filter(occurrence__in=occurrences, status=S.CONFIRMED).aggregate(
         n=Coalesce(Sum("party_size"), 0)
     )["n"]
@@ -73,8 +86,7 @@ def venue_day_counts(*, venue, day: dt.date) -> dict:
 def tickets_for_day(*, venue, day: dt.date) -> list[dict]:
     """What a scanner stores to work offline: today's tickets at the venue, by
     digest (never the secret), with what the door shows and needs to decide."""
-    start = local_datetime(day, dt.time.min)
-    end = start + dt.timedelta(days=1)
+    start, end = _day_bounds(day)
     rows = (
         Ticket.objects.filter(
             registration__occurrence__venue=venue,

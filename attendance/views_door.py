@@ -20,9 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from attendance.api import occurrences_of_day
 from attendance.models import WalkIn
-from attendance.selectors import venue_day_counts
+from attendance.selectors import occurrences_of_day, venue_day_counts
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from venues.access import staff_required
 from venues.selectors import DOOR, VIEW, user_can, venues_for_user
