@@ -230,6 +230,24 @@ SMS_TRANSPORT = os.getenv("SMS_TRANSPORT", "notifications.transports.ConsoleSms"
 # Estimated price of one SMS segment (for the cost shown to staff and the caps).
 SMS_SEGMENT_PRICE = os.getenv("SMS_SEGMENT_PRICE", "0.0832")
 SMS_PRICE_CURRENCY = os.getenv("SMS_PRICE_CURRENCY", "USD")
+# Twilio, for SMS_TRANSPORT=notifications.transports.TwilioSms. The sender is a
+# messaging service when one is set, otherwise the number or sender ID in TWILIO_FROM.
+TWILIO_ACCOUNT_SID = os.getenv("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = envsecret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = os.getenv("TWILIO_FROM", "")
+TWILIO_MESSAGING_SERVICE_SID = os.getenv("TWILIO_MESSAGING_SERVICE_SID", "")
+# Tests and the benchmark only: a fake Twilio such as http://127.0.0.1:8099 instead of api.twilio.com.
+TWILIO_API_BASE_URL = os.getenv("TWILIO_API_BASE_URL", "").rstrip("/")
+# Seconds to wait for Twilio to connect and to answer, so a stalled request cannot hold a worker.
+TWILIO_TIMEOUT = float(os.getenv("TWILIO_TIMEOUT", "10"))
+# Ask Twilio to report delivery to SITE_URL/sms/status/ (SITE_URL must be reachable from the internet).
+SMS_STATUS_CALLBACK = envbool("SMS_STATUS_CALLBACK", "True")
+if SMS_TRANSPORT.endswith(".TwilioSms") and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and (TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID)
+):
+    raise ImproperlyConfigured(
+        "TwilioSms needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID."
+    )
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "no-reply@localhost")
