@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("staff/attendance/", include("attendance.urls_staff")),
+    path("staff/messages/", include("notifications.urls_staff")),
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
     path("door/", include("attendance.urls_door")),

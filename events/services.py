@@ -372,6 +372,9 @@ def occurrence_cancel(*, occurrence: Occurrence) -> Occurrence:
     occurrence.cancelled = True
     occurrence.save(update_fields=["cancelled", "updated_at"])
     _touch(occurrence.programme_id)
+    from notifications.staff_services import occurrence_change_notify
+
+    occurrence_change_notify(occurrence=occurrence, change="cancelled")
     return occurrence
 
 
@@ -407,6 +410,9 @@ def occurrence_move(*, occurrence: Occurrence, start: dt.datetime, end: dt.datet
     occurrence.spans_days = spans_days(start, end)
     occurrence.save(update_fields=["start", "end", "spans_days", "updated_at"])
     _touch(occurrence.programme_id)
+    from notifications.staff_services import occurrence_change_notify
+
+    occurrence_change_notify(occurrence=occurrence, change="moved")
     return occurrence
 
 
