@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -117,7 +117,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # write lock when a transaction begins, so read-then-write services serialise.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, opted into now
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
@@ -248,6 +247,30 @@ if SMS_TRANSPORT.endswith(".TwilioSms") and not (
     raise ImproperlyConfigured(
         "TwilioSms needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID."
     )
+
+# Outbox (notifications.services). SMS handed to the provider per second by all
+# workers together (counted in the cache: Redis when REDIS_URL is set, otherwise
+# per process; not applied when Celery runs eagerly); 0: no limit.
+SMS_RATE_PER_SECOND = envint("SMS_RATE_PER_SECOND", "10")
+# A transient failure is retried after about BASE·2^(attempt-1) seconds (at most
+# MAX, or longer when the provider asks), until MAX_ATTEMPTS attempts were made.
+OUTBOX_RETRY_MAX_ATTEMPTS = envint("OUTBOX_RETRY_MAX_ATTEMPTS", "6")
+OUTBOX_RETRY_BASE_SECONDS = envint("OUTBOX_RETRY_BASE_SECONDS", "30")
+OUTBOX_RETRY_MAX_SECONDS = envint("OUTBOX_RETRY_MAX_SECONDS", "900")
+# The periodic sweep hands over messages due for longer than this that no worker
+# took (broker down when they were recorded, worker lost).
+OUTBOX_SWEEP_AGE_SECONDS = envint("OUTBOX_SWEEP_AGE_SECONDS", "60")
+# A message claimed this long ago with no answer recorded is settled by the sweep
+# (the worker was lost). Must be longer than any provider call (TWILIO_TIMEOUT).
+OUTBOX_STALE_SECONDS = envint("OUTBOX_STALE_SECONDS", "300")
+# Reminders (notifications.reminders): none are sent in quiet hours (local time,
+# HH:MM; equal values: no quiet hours), and one missed by more than the look-back
+# (dispatcher down) is not sent any more.
+QUIET_HOURS_START = os.getenv("QUIET_HOURS_START", "21:00")
+QUIET_HOURS_END = os.getenv("QUIET_HOURS_END", "07:00")
+REMINDER_LOOKBACK_MINUTES = envint("REMINDER_LOOKBACK_MINUTES", "120")
+# The queue tasks go to unless routed (one per deployment, or per worker test).
+CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "no-reply@localhost")

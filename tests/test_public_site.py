@@ -140,7 +140,7 @@ def test_happening_now_is_bounded_and_says_when_there_are_more(client, venue, mo
         make_programme(venue=venue, title=f"Now {n}", minutes=120, **started_ago(hours=1.5 - n * 0.25))
 
     # when
-    response = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(LIST_URL, HTTP_COOKIE="django_language=en")
 
     # then
     assert [o.programme.title for o in response.context["ongoing"]] == ["Now 0", "Now 1"]
@@ -251,7 +251,7 @@ def test_venue_filter(client, venue, other_venue):
 
 def test_unknown_venue_is_an_error_not_a_crash(client, venue):
     # when
-    response = client.get(LIST_URL, {"venue": "no-such-venue"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(LIST_URL, {"venue": "no-such-venue"}, HTTP_COOKIE="django_language=en")
 
     # then
     assert response.status_code == 200
@@ -388,7 +388,7 @@ def test_bad_date_is_a_form_error_in_vietnamese_by_default(client, venue):
 
 def test_bad_date_error_in_english_when_asked(client, venue):
     # when
-    response = client.get(LIST_URL, {"date_from": "tomorrow"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(LIST_URL, {"date_from": "tomorrow"}, HTTP_COOKIE="django_language=en")
 
     # then
     assert response.status_code == 200
@@ -413,7 +413,7 @@ def test_bad_date_error_in_english_when_asked(client, venue):
 )
 def test_invalid_filters_never_crash(client, db, params, message):
     # when
-    response = client.get(LIST_URL, params, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(LIST_URL, params, HTTP_COOKIE="django_language=en")
 
     # then
     assert response.status_code == 200
@@ -471,7 +471,7 @@ def test_the_count_is_exact_under_the_cap(client, venue, monkeypatch):
         make_programme(venue=venue, title=f"Talk {n}", day=in_days(n + 1))
 
     # when
-    response = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(LIST_URL, HTTP_COOKIE="django_language=en")
 
     # then
     html = response.content.decode()
@@ -734,7 +734,7 @@ def test_programme_page_lists_a_bounded_number_of_next_dates(client, venue):
     occurrence_cancel(occurrence=first_occurrence(programme))
 
     # when
-    response = client.get(programme.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(programme.get_absolute_url(), HTTP_COOKIE="django_language=en")
 
     # then
     html = response.content.decode()
@@ -807,17 +807,26 @@ def test_default_language_is_vietnamese(client, venue):
     assert "Thứ 7" in html
 
 
-def test_accept_language_en_gives_english(client, venue):
-    # given
+def test_a_browser_in_english_still_gets_vietnamese_pages(client, venue):
+    # given a phone whose system language is English
     saturday = in_days((5 - timezone.localdate().weekday()) % 7 + 7)
     make_programme(venue=venue, day=saturday)
 
     # when
     html = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
-    # then
-    assert '<html lang="en">' in html
-    assert "Saturday" in html
+    # then the page is Vietnamese until its owner switches
+    assert '<html lang="vi">' in html
+    assert "Thứ 7" in html
+
+
+def test_the_switcher_sets_english(client, db):
+    # when the visitor chooses English in the switcher
+    response = client.post("/i18n/setlang/", {"language": "en", "next": LIST_URL})
+
+    # then the next pages are English
+    assert response.status_code == 302
+    assert '<html lang="en">' in client.get(LIST_URL).content.decode()
 
 
 def test_language_cookie_en_gives_english(client, db):

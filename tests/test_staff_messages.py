@@ -45,7 +45,7 @@ HCM = staff_services.LOCAL_TZ
 @pytest.fixture
 def en_client(client):
     """A client whose browser asks for English, so messages can be asserted."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies["django_language"] = "en"
     return client
 
 

@@ -36,7 +36,7 @@ def ddmmyyyy(day: dt.date) -> str:
 @pytest.fixture
 def en_client(client):
     """A client whose browser asks for English, so messages can be asserted."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies["django_language"] = "en"
     return client
 
 

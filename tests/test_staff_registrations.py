@@ -35,7 +35,7 @@ ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
 @pytest.fixture
 def en_client(client):
     """A client whose browser asks for English, so messages can be asserted."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies["django_language"] = "en"
     return client
 
 
