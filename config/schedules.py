@@ -14,4 +14,12 @@ PERIODIC_TASKS = {
         "task": "attendance.registrations_erase_personal_data_task",
         "crontab": {"minute": "30", "hour": "3"},
     },
+    "Record the SMS reminders that are due": {
+        "task": "notifications.reminders_dispatch_task",
+        "crontab": {"minute": "*"},
+    },
+    "Sweep the outbox (pending messages no worker took, lost workers)": {
+        "task": "notifications.outbox_sweep_task",
+        "crontab": {"minute": "*/2"},
+    },
 }

@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
     path("door/", include("attendance.urls_door")),
+    path("sms/optout/", include("notifications.urls_optout")),
     path("sms/", include("notifications.urls")),
     path("", include("attendance.urls")),
     path("", include("events.urls_public")),
