@@ -1,13 +1,18 @@
 """How a message leaves the system: one small transport per channel.
 
 Modelled on healthchecks' transports: `notify(message)` sends or raises
-TransportError; `permanent=True` means retrying cannot help.
+TransportError; `permanent=True` means retrying cannot help, `in_doubt=True`
+that the provider may have the message although the call failed. A transport
+that can ask its provider whether it accepted a message also has
+`find_accepted(message)` (see notifications.services.message_recover).
 """
 
+import datetime as dt
 import email.utils
 import logging
 import threading
 import time
+import unicodedata
 
 import requests
 from django.conf import settings
@@ -17,19 +22,26 @@ from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ReadTimeoutError
 
 logger = logging.getLogger(__name__)
 
 
 class TransportError(Exception):
     """Sending failed. `permanent`: retrying cannot help. `retry_after`: seconds
-    the provider asked us to wait (its Retry-After), when it said so."""
+    the provider asked us to wait (its Retry-After), when it said so.
+    `in_doubt`: the request may have reached the provider (no answer came in
+    time), so it may have the message: not to be sent again before asking it
+    (the outbox leaves the claim for the sweep)."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None, in_doubt: bool = False
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class Transport:
@@ -70,6 +82,11 @@ class Email(Transport):
 TWILIO_PERMANENT_CODES = {21211, 21610, 21408, 21614}
 # 4xx codes that are worth retrying: rate limited, too many messages queued on the sender.
 TWILIO_TRANSIENT_CODES = {20429, 21611}
+# find_accepted looks at messages Twilio created from this long before the
+# claim (our clock and Twilio's may differ a little)...
+FIND_ACCEPTED_MARGIN = dt.timedelta(minutes=1)
+# ...among at most this many of the most recent messages to the number.
+FIND_ACCEPTED_LIMIT = 100
 
 
 class _TwilioHttpClient(TwilioHttpClient):
@@ -126,7 +143,9 @@ class TwilioSms(Transport):
     """SMS through Twilio's Messages API, with a delivery status callback.
 
     Raises TransportError: permanent for numbers Twilio will never deliver to and
-    other client errors; transient for 429, 5xx and network failures.
+    other client errors; transient for 429, 5xx and network failures; in doubt
+    when the request was sent but no answer came within TWILIO_TIMEOUT.
+    `find_accepted` asks Twilio's Messages list whether it has a message.
     """
 
     def notify(self, message) -> str:
@@ -141,11 +160,102 @@ class TwilioSms(Transport):
         try:
             created = client.messages.create(**params)
         except requests.RequestException as error:
-            # Connection refused, reset, timeout: Twilio may or may not have the message.
+            if _answer_timed_out(error):
+                # The request was sent: Twilio may have accepted the message.
+                raise TransportError(
+                    f"No answer from Twilio in {settings.TWILIO_TIMEOUT:g} s, it may have the message: {error}",
+                    in_doubt=True,
+                ) from error
+            # Refused, reset, no connection in time: retried with back-off.
             raise TransportError(f"No answer from Twilio: {error}") from error
         except TwilioException as error:
             raise self._error(error, client.http_client.last_response) from error
         return created.sid
+
+    def find_accepted(self, message) -> str | None:
+        """The SID of the message Twilio accepted for `message`'s current claim,
+        or None when it has none (then it never had it: the outbox sends it again).
+
+        Looks among the messages to `message.recipient` created since shortly
+        before the claim (`status_changed_at`) for one from our sender with the
+        same body that no other row has recorded already (two rows with the same
+        text to the same number must not settle on one SID). First with Twilio's
+        DateSent filter, then, if none matched, among the most recent messages to
+        the number whatever their DateSent: one Twilio accepted but has not sent
+        yet (still in its queue) has none.
+
+        Raises TransportError when Twilio cannot be asked (network, 429, 5xx:
+        not permanent); the sweep asks again on its next run.
+        """
+        claimed_at = message.status_changed_at or message.created_at
+        since = (claimed_at - FIND_ACCEPTED_MARGIN).astimezone(dt.timezone.utc)
+        client = _twilio_client()
+
+        def unrecorded(**filters) -> list:
+            listed = client.messages.list(to=message.recipient, limit=FIND_ACCEPTED_LIMIT, **filters)
+            return self._unrecorded(message, self._matching(message, since, listed))
+
+        try:
+            found = unrecorded(date_sent_after=since) or unrecorded()
+        except (requests.RequestException, ValueError) as error:
+            # ValueError: an answer that is not JSON (a proxy's error page).
+            raise TransportError(f"Could not list messages at Twilio: {error}") from error
+        except TwilioException as error:
+            raise self._lookup_error(error, client.http_client.last_response) from error
+        if not found:
+            return None
+        # The first one Twilio created after the claim.
+        return min(found, key=lambda candidate: candidate.date_created or candidate.date_sent).sid
+
+    @staticmethod
+    def _matching(message, since: dt.datetime, listed) -> list:
+        """The listed messages that can be `message`: created since `since`, to
+        its recipient, with its body, from our sender (the messaging service when
+        one is set, otherwise TWILIO_FROM)."""
+        body = _comparable(message.body)
+        service = settings.TWILIO_MESSAGING_SERVICE_SID
+        found = []
+        for candidate in listed:
+            created = candidate.date_created or candidate.date_sent
+            if not isinstance(created, dt.datetime) or created < since:
+                continue
+            if candidate.to != message.recipient or _comparable(candidate.body) != body:
+                continue
+            if service:
+                if candidate.messaging_service_sid != service:
+                    continue
+            elif candidate.from_ != settings.TWILIO_FROM:
+                continue
+            found.append(candidate)
+        return found
+
+    @staticmethod
+    def _unrecorded(message, candidates: list) -> list:
+        """Those whose SID no other row has recorded already."""
+        if not candidates:
+            return []
+        from notifications.models import Message
+
+        recorded = set(
+            Message.objects.filter(provider_id__in=[candidate.sid for candidate in candidates])
+            .exclude(pk=message.pk)
+            .values_list("provider_id", flat=True)
+        )
+        return [candidate for candidate in candidates if candidate.sid not in recorded]
+
+    @staticmethod
+    def _lookup_error(error: TwilioException, response) -> TransportError:
+        # A list page that is not a 200 raises a bare TwilioException("Unable to
+        # fetch page", response): the status is the response's.
+        status = getattr(error, "status", None) or getattr(response, "status_code", None)
+        if status is None:
+            return TransportError(f"Twilio: {error}")
+        detail = (getattr(response, "text", "") or "")[:200]
+        return TransportError(
+            f"Twilio HTTP {status} listing messages: {detail}",
+            permanent=400 <= status < 500 and status != 429,
+            retry_after=_retry_after(response),
+        )
 
     @staticmethod
     def _error(error: TwilioException, response) -> TransportError:
@@ -160,6 +270,21 @@ class TwilioSms(Transport):
         if status is None or status == 429 or status >= 500 or code in TWILIO_TRANSIENT_CODES:
             return TransportError(text, permanent=False, retry_after=_retry_after(response))
         return TransportError(text, permanent=status >= 400)
+
+
+def _answer_timed_out(error: requests.RequestException) -> bool:
+    """Whether the request was sent and its answer did not come in time (the
+    provider may have acted on it), as opposed to a connection that was never
+    made. requests raises ReadTimeout, or a ConnectionError around urllib3's
+    ReadTimeoutError when the time ran out while reading the answer's body."""
+    if isinstance(error, requests.ReadTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    return isinstance(reason, ReadTimeoutError)
+
+
+def _comparable(body: str | None) -> str:
+    return unicodedata.normalize("NFC", (body or "").replace("\r\n", "\n")).strip()
 
 
 def transport_for(channel: str) -> Transport:

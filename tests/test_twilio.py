@@ -1,16 +1,30 @@
-"""SMS through Twilio: the real `twilio` client against a local fake Twilio, and
-the webhooks Twilio calls back (delivery status, STOP/START replies)."""
+"""SMS through Twilio: the real `twilio` client against a local fake Twilio,
+asking Twilio whether it accepted a message (recovery after a lost worker or a
+timeout), and the webhooks Twilio calls back (delivery status, STOP/START
+replies)."""
 
+import datetime as dt
 import email.utils
 import socket
 import time
+import zoneinfo
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from config.celery import app
+from notifications import services
 from notifications.models import Message, SmsOptOut
-from notifications.services import message_create
+from notifications.services import (
+    NOTE_LOST,
+    NOTE_RECOVERED,
+    message_create,
+    message_recover,
+    message_send,
+    outbox_sweep,
+)
 from notifications.transports import TransportError, TwilioSms, transport_for
 from tests.fake_twilio import FakeTwilio
 
@@ -196,17 +210,324 @@ def test_a_dropped_connection_is_transient(twilio):
     assert send_failing().permanent is False
 
 
-def test_a_timeout_is_transient_though_twilio_may_have_the_message(twilio, settings):
-    # given: Twilio answers after the client gave up
+def test_connection_refused_is_not_in_doubt(twilio, settings):
+    # Twilio never had the request: sending again is safe.
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+
+    assert send_failing().in_doubt is False
+
+
+def test_a_read_timeout_is_in_doubt_as_twilio_may_have_the_message(twilio, settings):
+    # given: Twilio accepts the message but answers after the client gave up
     settings.TWILIO_TIMEOUT = 0.2
-    twilio.latency = 1
+    twilio.delay_next(1)
 
     # when
     error = send_failing()
 
-    # then
+    # then: not to be sent again before asking Twilio
+    assert error.in_doubt is True
     assert error.permanent is False
+    assert "may have the message" in error.message
     assert len(twilio.messages) == 1
+
+
+def test_other_errors_are_not_in_doubt(twilio):
+    twilio.fail_next(status=503)
+
+    assert send_failing().in_doubt is False
+
+
+# Asking Twilio whether it accepted a message
+
+
+def claimed(message: Message, at: dt.datetime | None = None) -> Message:
+    """`message` as a worker claimed it, at `at` (now by default)."""
+    message.status = Message.Status.QUEUED
+    message.status_changed_at = at or timezone.now()
+    return message
+
+
+def test_find_accepted_finds_the_message_by_recipient_and_body(twilio, db):
+    # given: other messages around it, to other numbers or with other texts
+    message = claimed(sms())
+    TwilioSms().notify(sms(body="Một tin khác"))
+    sid = TwilioSms().notify(message)
+    TwilioSms().notify(sms(recipient="+84987654321"))
+
+    # when
+    found = TwilioSms().find_accepted(message)
+
+    # then
+    assert found == sid
+
+
+def test_find_accepted_finds_a_message_sent_from_the_messaging_service(twilio, settings, db):
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "2" * 32
+    message = claimed(sms())
+    sid = TwilioSms().notify(message)
+
+    assert TwilioSms().find_accepted(message) == sid
+
+
+def test_find_accepted_asks_for_messages_to_the_number_since_a_minute_before_the_claim(twilio, db):
+    # given: claimed at 9:00 in Vietnam (UTC+7)
+    at = dt.datetime(2025, 3, 8, 9, 0, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh"))
+
+    # when
+    TwilioSms().find_accepted(claimed(sms(), at))
+
+    # then: Twilio's DateSent filter, in GMT
+    first = [r for r in twilio.requests if r["method"] == "GET"][0]
+    assert first["To"] == TO
+    assert first["DateSent>"] == "2025-03-08T01:59:30Z"
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param({"body": "Nhắc lịch: một buổi khác"}, id="other body"),
+        pytest.param({"recipient": "+84987654321"}, id="other recipient"),
+    ],
+)
+def test_find_accepted_finds_nothing_for_another_message(twilio, db, other):
+    TwilioSms().notify(sms(**other))
+
+    assert TwilioSms().find_accepted(claimed(sms())) is None
+
+
+def test_find_accepted_finds_nothing_accepted_before_the_claim(twilio, db):
+    # given: the same text went to the same number three minutes before this claim
+    TwilioSms().notify(sms())
+
+    found = TwilioSms().find_accepted(claimed(sms(), timezone.now() + dt.timedelta(minutes=3)))
+
+    assert found is None
+
+
+def test_find_accepted_finds_nothing_sent_from_another_sender(twilio, settings, db):
+    TwilioSms().notify(sms())
+    settings.TWILIO_FROM = "+15005550007"
+
+    assert TwilioSms().find_accepted(claimed(sms())) is None
+
+
+def test_find_accepted_finds_a_message_twilio_has_not_sent_yet(twilio, db):
+    # given: accepted but still in Twilio's queue, so without a DateSent
+    twilio.send_at_once = False
+    message = claimed(sms())
+    sid = TwilioSms().notify(message)
+
+    # when
+    found = TwilioSms().find_accepted(message)
+
+    # then: found by the second look, among the latest messages to the number
+    assert found == sid
+    first, second = [r for r in twilio.requests if r["method"] == "GET"]
+    assert "DateSent>" in first and "DateSent>" not in second
+
+
+def test_find_accepted_skips_a_message_another_row_recorded(twilio, db):
+    # given: the same text to the same number for two rows; the first one recorded its SID
+    first = Message.objects.create(
+        channel=Message.Channel.SMS, recipient=TO, kind=Message.Kind.REMINDER, body=sms().body,
+        status=Message.Status.SENT,
+    )
+    second = claimed(
+        Message.objects.create(channel=Message.Channel.SMS, recipient=TO, kind=Message.Kind.REMINDER, body=first.body)
+    )
+    first.provider_id = TwilioSms().notify(first)
+    first.save()
+
+    # when the second was not accepted, then nothing
+    assert TwilioSms().find_accepted(second) is None
+
+    # when it was, then its own SID
+    sid = TwilioSms().notify(second)
+    assert TwilioSms().find_accepted(second) == sid
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_find_accepted_raises_a_transient_error_when_twilio_fails(twilio, db, status):
+    twilio.fail_next(status=status, code=20500)
+
+    with pytest.raises(TransportError) as caught:
+        TwilioSms().find_accepted(claimed(sms()))
+
+    assert caught.value.permanent is False
+    assert str(status) in caught.value.message
+
+
+def test_find_accepted_raises_a_transient_error_when_twilio_is_unreachable(twilio, settings, db):
+    settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+
+    with pytest.raises(TransportError) as caught:
+        TwilioSms().find_accepted(claimed(sms()))
+
+    assert caught.value.permanent is False
+
+
+def test_find_accepted_raises_a_transient_error_on_a_timeout(twilio, settings, db):
+    # Listing changes nothing at Twilio: a timeout is not in doubt, just asked again later.
+    settings.TWILIO_TIMEOUT = 0.2
+    twilio.delay_next(1)
+
+    with pytest.raises(TransportError) as caught:
+        TwilioSms().find_accepted(claimed(sms()))
+
+    assert caught.value.permanent is False
+    assert caught.value.in_doubt is False
+
+
+# Recovery with Twilio: a worker lost during its call, or a timeout
+
+
+class WorkerLost(BaseException):
+    """Stands for a SIGKILL: nothing after it runs, not even `except Exception`."""
+
+
+class LostAfterTwilioAccepted(TwilioSms):
+    def notify(self, message) -> str:
+        super().notify(message)
+        raise WorkerLost
+
+
+class LostBeforeTwilio(TwilioSms):
+    def notify(self, message) -> str:
+        raise WorkerLost
+
+
+@pytest.fixture
+def outbox(twilio, settings, monkeypatch, db):
+    """The outbox on TwilioSms and the fake, tasks running in-process."""
+    settings.SMS_RATE_PER_SECOND = 0
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    return twilio
+
+
+def pending_sms() -> Message:
+    # Recorded in the test's transaction, which never commits: no task is handed over.
+    return message_create(channel="sms", recipient=TO, kind=Message.Kind.CONFIRMATION, body="Đã đăng ký: Câu lạc bộ đọc sách")
+
+
+def lose_the_worker(message: Message, transport: type[TwilioSms], settings) -> None:
+    settings.SMS_TRANSPORT = f"tests.test_twilio.{transport.__name__}"
+    with pytest.raises(WorkerLost):
+        message_send(message_id=message.pk)
+    # A new worker, with the real transport.
+    settings.SMS_TRANSPORT = "notifications.transports.TwilioSms"
+
+
+def sweep_once_stale(settings):
+    return outbox_sweep(now=timezone.now() + dt.timedelta(seconds=settings.OUTBOX_STALE_SECONDS + 1))
+
+
+def posts(fake) -> list[dict]:
+    return [r for r in fake.requests if r["method"] == "POST"]
+
+
+def test_a_message_twilio_accepted_before_the_worker_was_lost_is_recorded_not_resent(outbox, settings):
+    # given: Twilio accepted the message, the worker died before recording it
+    message = pending_sms()
+    lose_the_worker(message, LostAfterTwilioAccepted, settings)
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == (Message.Status.QUEUED, "")
+
+    # when the sweep finds the stale claim
+    result = sweep_once_stale(settings)
+
+    # then Twilio was asked, and the row has its SID: sent once
+    message.refresh_from_db()
+    [accepted] = outbox.messages
+    assert result.recovered == 1
+    assert message.status == Message.Status.SENT
+    assert message.provider_id == accepted["sid"]
+    assert message.last_error == NOTE_RECOVERED
+    assert message.attempts == 1
+    assert len(posts(outbox)) == 1
+
+
+def test_a_message_twilio_never_had_is_sent_again_once(outbox, settings):
+    # given: the worker died after its claim, before calling Twilio
+    message = pending_sms()
+    lose_the_worker(message, LostBeforeTwilio, settings)
+
+    # when
+    result = sweep_once_stale(settings)
+
+    # then: back to pending, handed over, sent: once at Twilio
+    message.refresh_from_db()
+    [accepted] = outbox.messages
+    assert result.recovered == 1
+    assert message.status == Message.Status.SENT
+    assert message.provider_id == accepted["sid"]
+    assert message.attempts == 2
+    assert accepted["Body"] == message.body
+
+
+def test_a_message_twilio_never_had_goes_back_to_pending(outbox, settings, monkeypatch):
+    # given: no worker takes what is handed over
+    monkeypatch.setattr(services, "_hand_over", lambda *args, **kwargs: False)
+    message = pending_sms()
+    lose_the_worker(message, LostBeforeTwilio, settings)
+
+    status = message_recover(message_id=message.pk)
+
+    message.refresh_from_db()
+    assert status == Message.Status.PENDING
+    assert message.status == Message.Status.PENDING
+    assert message.last_error == NOTE_LOST
+    assert outbox.messages == []
+
+
+def test_a_read_timeout_is_settled_by_the_sweep_without_a_second_message(outbox, settings):
+    # given: Twilio accepted the message, its answer came after the timeout
+    settings.TWILIO_TIMEOUT = 0.3
+    outbox.delay_next(1.5)
+    message = pending_sms()
+
+    # when the worker sends it
+    message_send(message_id=message.pk)
+
+    # then the claim stays for the sweep
+    message.refresh_from_db()
+    assert message.status == Message.Status.QUEUED
+    assert "may have the message" in message.last_error
+
+    # when the sweep finds the stale claim
+    sweep_once_stale(settings)
+
+    # then the message is recorded with Twilio's SID, never sent twice
+    message.refresh_from_db()
+    [accepted] = outbox.messages
+    assert message.status == Message.Status.SENT
+    assert message.provider_id == accepted["sid"]
+    assert len(posts(outbox)) == 1
+
+
+def test_the_sweep_asks_again_when_twilio_cannot_answer(outbox, settings):
+    # given
+    message = pending_sms()
+    lose_the_worker(message, LostAfterTwilioAccepted, settings)
+
+    # when Twilio fails the first time it is asked
+    outbox.fail_next(status=503)
+    first = sweep_once_stale(settings)
+
+    # then the claim is left as it was
+    message.refresh_from_db()
+    assert first.recovered == 0
+    assert (message.status, message.provider_id) == (Message.Status.QUEUED, "")
+
+    # when the next sweep runs
+    sweep_once_stale(settings)
+
+    # then
+    message.refresh_from_db()
+    [accepted] = outbox.messages
+    assert message.status == Message.Status.SENT and message.provider_id == accepted["sid"]
+    assert len(posts(outbox)) == 1
 
 
 # Delivery status callbacks
