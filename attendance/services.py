@@ -24,7 +24,8 @@ from common.phone import phone_normalise
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import message_create
-from notifications.texts import registration_text, ticket_lookup_text
+from notifications.templating import registration_message_text
+from notifications.texts import ticket_lookup_text
 
 # The consent text a registrant accepts; bump the version when the text changes.
 CONSENT_VERSION = "2025-01"
@@ -91,7 +92,7 @@ def _notify(registration: Registration, kind: str, **extra) -> None:
         channel=Message.Channel.SMS,
         recipient=registration.phone,
         kind=kind,
-        body=registration_text(registration, kind, **extra),
+        body=registration_message_text(registration, kind, **extra),
         language=registration.language,
         registration=registration,
         occurrence=registration.occurrence,
