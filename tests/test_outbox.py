@@ -220,13 +220,14 @@ def test_the_provider_retry_after_is_honoured(db, provider, handed_over):
     message = sms()
     provider.script = [TransportError("Twilio HTTP 429 error 20429: too many requests", retry_after=600)]
 
-    message_send(message_id=message.pk)
+    now = timezone.now()
+    message_send(message_id=message.pk, now=now)
 
     message.refresh_from_db()
     assert message.status == S.PENDING
-    assert message.send_after >= timezone.now() + dt.timedelta(seconds=599)
+    assert message.send_after >= now + dt.timedelta(seconds=600)
     [(_name, _args, countdown)] = handed_over
-    assert countdown > 599
+    assert countdown > 590  # measured from the clock when handed over
 
 
 def test_a_long_delay_is_left_to_the_sweep_not_held_by_the_broker(db, monkeypatch):
@@ -459,12 +460,19 @@ def test_registration_succeeds_and_its_message_waits_when_the_broker_is_down(
     occurrence = make_occurrence(venue=venue)
 
     # when two people register while the broker is down
-    timings = []
+    from notifications.tasks import message_send_task
+
+    publishes = []
+    real_apply_async = message_send_task.apply_async
+
+    def counting_apply_async(*args, **kwargs):
+        publishes.append(args)
+        return real_apply_async(*args, **kwargs)
+
+    monkeypatch.setattr(message_send_task, "apply_async", counting_apply_async)
     for phone in ("0912000111", "0912000222"):
-        started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):
             outcome = register(occurrence, phone=phone)
-        timings.append(time.monotonic() - started)
         assert outcome.created
 
     # then both are registered, their confirmations wait as pending, and only
@@ -473,7 +481,7 @@ def test_registration_succeeds_and_its_message_waits_when_the_broker_is_down(
     assert messages.count() == 2
     assert set(messages.values_list("status", flat=True)) == {S.PENDING}
     assert provider.calls == []
-    assert timings[0] < 1 and timings[1] < 0.5
+    assert len(publishes) == 1
 
     # when the broker is back (here: tasks run in-process) and the sweep runs
     monkeypatch.setattr(app.conf, "task_always_eager", True)
