@@ -140,6 +140,13 @@ class ProgrammeForm(ServiceErrorMixin, forms.Form):
         required=False, initial=0,
     )
     max_party_size = forms.IntegerField(label=_("Largest party per registration"), min_value=1, max_value=50, initial=4)
+    reminder_hours = forms.CharField(
+        label=_("SMS reminders (hours before)"),
+        required=False,
+        initial="24,2",
+        max_length=30,
+        help_text=_("Comma-separated, e.g. 24,2. Empty: no reminders."),
+    )
     group_bookings = forms.BooleanField(label=_("Group bookings allowed (e.g. school classes)"), required=False)
     group_approval_required = forms.BooleanField(label=_("Groups need staff approval"), required=False)
     image = forms.ImageField(label=_("Image"), required=False)
@@ -155,6 +162,17 @@ class ProgrammeForm(ServiceErrorMixin, forms.Form):
         if programme is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_for(programme)
         super().__init__(*args, **kwargs)
+
+    def clean_reminder_hours(self) -> str:
+        """"24, 2" -> "24,2": whole hours from 1 to a week, each once, latest first."""
+        raw = self.cleaned_data["reminder_hours"] or ""
+        try:
+            hours = {int(part) for part in raw.replace(";", ",").split(",") if part.strip()}
+        except ValueError:
+            raise forms.ValidationError(_("Enter whole hours separated by commas, e.g. 24,2.")) from None
+        if any(not 1 <= h <= 168 for h in hours):
+            raise forms.ValidationError(_("Each reminder must be between 1 and 168 hours before."))
+        return ",".join(str(h) for h in sorted(hours, reverse=True))
 
     @staticmethod
     def initial_for(programme: Programme) -> dict:
@@ -182,6 +200,7 @@ class ProgrammeForm(ServiceErrorMixin, forms.Form):
             "registration_opens_days": programme.registration_opens_days,
             "registration_closes_minutes": programme.registration_closes_minutes,
             "max_party_size": programme.max_party_size,
+            "reminder_hours": programme.reminder_hours,
             "group_bookings": programme.group_bookings,
             "group_approval_required": programme.group_approval_required,
             "image": programme.image,
@@ -244,6 +263,7 @@ class ProgrammeForm(ServiceErrorMixin, forms.Form):
             "registration_opens_days": data["registration_opens_days"],
             "registration_closes_minutes": data["registration_closes_minutes"] or 0,
             "max_party_size": data["max_party_size"],
+            "reminder_hours": data["reminder_hours"],
             "group_bookings": data["group_bookings"],
             "group_approval_required": data["group_bookings"] and data["group_approval_required"],
             "commemorative_day": data["commemorative_day"],

@@ -806,3 +806,24 @@ def test_admin_cannot_add_programmes(client, superuser, db):
 
     # then it is refused: programmes are built on the staff pages
     assert client.get("/admin/events/programme/add/").status_code == 403
+
+
+def test_reminder_hours_are_saved_from_the_programme_form(en_client, owner, venue):
+    # given the manager creates a programme asking for reminders 2 and 48 hours before
+    en_client.force_login(owner)
+    day = dt.date.today() + dt.timedelta(days=10)
+    url = reverse("staff:programme_create", args=[venue.slug])
+    response = en_client.post(url, form_data(day, reminder_hours="2, 48,2"))
+
+    # then each is kept once, latest first
+    assert response.status_code == 302
+    assert Programme.objects.get().reminder_hours == "48,2"
+
+
+def test_bad_reminder_hours_are_refused_with_a_message(en_client, owner, venue):
+    en_client.force_login(owner)
+    day = dt.date.today() + dt.timedelta(days=10)
+    response = en_client.post(reverse("staff:programme_create", args=[venue.slug]), form_data(day, reminder_hours="soon"))
+    assert response.status_code == 200
+    assert "Enter whole hours separated by commas" in response.content.decode()
+    assert not Programme.objects.exists()
