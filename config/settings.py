@@ -190,6 +190,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Keep a worker's database connection across tasks (Celery otherwise closes it
+# around every task): measured in bench/reminders.py, it doubles SMS per second.
+CELERY_DB_REUSE_MAX = envint("CELERY_DB_REUSE_MAX", "1000")
 
 # django-scheduler
 SHOW_CANCELLED_OCCURRENCES = True
