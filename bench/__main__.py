@@ -1,14 +1,21 @@
-"""python -m bench [--scale N] [--requests 50] [--warmups 5] [--keep]
+"""python -m bench [--scale N] [--requests 50] [--warmups 5] [--keep] [--skip-door | --door-only]
 
 Environment: BENCH_DATABASE_URL=postgres://... to run on PostgreSQL (the
 database must be empty, or pass --reset to flush it first). Without it the run
 uses a temporary SQLite file, removed afterwards unless --keep.
+
+Then the door benchmark (bench.door, in its own process): check-in and a
+registration burst over gunicorn + PostgreSQL (BENCH_DOOR_SERVER, default
+postgres://postgres@127.0.0.1:5432) on a temporary database, appended to the
+same results file. If PostgreSQL is unreachable it says so and is skipped.
+`python -m bench.door --help` lists its own options.
 """
 
 import argparse
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +36,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmups", type=int, default=5, help="untimed requests first (default 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite database")
     parser.add_argument("--reset", action="store_true", help="flush a non-empty BENCH_DATABASE_URL database first")
+    door = parser.add_mutually_exclusive_group()
+    door.add_argument("--skip-door", action="store_true", help="only the listing/feed measurements")
+    door.add_argument("--door-only", action="store_true", help="only the door benchmark (bench.door)")
     return parser.parse_args(argv)
 
 
@@ -54,6 +64,32 @@ def configure(database_url: str, workdir: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # The door benchmark configures Django its own way, in its own process, from
+    # the environment as it was before the listing part changed it.
+    environment = dict(os.environ)
+    status = 0 if args.door_only else listing(args)
+    if args.skip_door:
+        return status
+    print("\nDoor benchmark (python -m bench.door)", flush=True)
+    process = subprocess.Popen([sys.executable, "-m", "bench.door"], cwd=ROOT, env=environment)
+    try:
+        door = process.wait()
+    except KeyboardInterrupt:
+        # The door benchmark got the Ctrl-C too: let it stop gunicorn and drop its database.
+        process.wait(timeout=60)
+        return 130
+    if door == DOOR_SKIPPED:
+        print("The door benchmark was skipped: PostgreSQL is unreachable (see above).")
+    elif door != 0:
+        print(f"The door benchmark failed (exit status {door}).", file=sys.stderr)
+        status = status or door
+    return status
+
+
+DOOR_SKIPPED = 75  # bench.door.SKIPPED
+
+
+def listing(args) -> int:
     sys.path.insert(0, str(ROOT))
     database_url = os.getenv("BENCH_DATABASE_URL", "")
     workdir = tempfile.mkdtemp(prefix="bench-")
