@@ -388,12 +388,18 @@ def _details(ticket: Ticket | None, checkin: CheckIn) -> dict:
     return details
 
 
-def _find_ticket(code: str) -> Ticket | None:
-    # Only the secret opens the door; the digests scanners keep offline do not.
+def _lock_ticket(code: str) -> Ticket | None:
+    """The ticket whose secret is `code`, locked for this transaction, in one query.
+    Only the secret opens the door; the digests scanners keep offline do not."""
     code = (code or "").strip()
     if not code or len(code) > 64:
         return None
-    return Ticket.objects.filter(secret=code).first()
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("registration__occurrence__programme__event")
+        .filter(secret=code)
+        .first()
+    )
 
 
 def _validate(ticket: Ticket, *, venue, occurrence_id: int | None, at: dt.datetime) -> str:
@@ -453,20 +459,15 @@ def ticket_redeem(
     if previous:
         return ScanOutcome(previous.result, previous, previous.ticket, _details(previous.ticket, previous))
 
-    found = _find_ticket(code)
     try:
         with transaction.atomic():
-            if found is None:
+            ticket = _lock_ticket(code)
+            if ticket is None:
                 checkin = CheckIn.objects.create(
                     scan_id=scan_id, venue=venue, occurrence_id=occurrence_id, result=CheckIn.Result.UNKNOWN,
                     scanned_at=scanned_at, offline=offline, device=device, user=user,
                 )
                 return ScanOutcome(checkin.result, checkin, None, _details(None, checkin))
-            ticket = (
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("registration__occurrence__programme__event")
-                .get(pk=found.pk)
-            )
             result = _validate(ticket, venue=venue, occurrence_id=occurrence_id, at=at)
             admit, new_visitors = 0, False
             if result == CheckIn.Result.OK:
