@@ -203,3 +203,85 @@ class WalkIn(models.Model):
 
     def __str__(self):
         return f"+{self.count} · {self.venue} · {self.day:%d/%m/%Y}"
+
+
+class VisitCount(models.Model):
+    """Visits kept current as they happen, so no dashboard or report reads raw rows.
+
+    One row per venue, local day, date (occurrence, or none for the venue's day)
+    and audience. Every service that admits, undoes, counts a walk-in or enters
+    attendance by hand changes these columns in its own transaction (see
+    `attendance.totals`); `rebuild_visit_counts` recounts them from the raw rows.
+    Visits = checked_in + walk_ins + manual.
+    """
+
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_counts")
+    day = models.DateField(help_text=_("Local day at the venue."))
+    occurrence = models.ForeignKey(
+        "events.Occurrence", null=True, blank=True, on_delete=models.CASCADE, related_name="visit_counts"
+    )
+    # Copied from the occurrence so totals by programme and category need no join.
+    programme = models.ForeignKey(
+        "events.Programme", null=True, blank=True, on_delete=models.CASCADE, related_name="visit_counts"
+    )
+    category = models.CharField(max_length=20, blank=True)
+    audience = models.CharField(max_length=20, blank=True)
+    checked_in = models.IntegerField(default=0)
+    walk_ins = models.IntegerField(default=0)
+    manual = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("visit count")
+        verbose_name_plural = _("visit counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "day", "audience"],
+                condition=Q(occurrence__isnull=False),
+                name="visitcount_one_per_occurrence_day",
+            ),
+            models.UniqueConstraint(
+                fields=["venue", "day", "audience"],
+                condition=Q(occurrence__isnull=True),
+                name="visitcount_one_per_venue_day",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["venue", "day"]),
+            models.Index(fields=["day", "venue"]),
+            models.Index(fields=["programme", "day"]),
+        ]
+
+    def __str__(self):
+        return f"{self.venue_id} · {self.day:%d/%m/%Y} · {self.visits}"
+
+    @property
+    def visits(self) -> int:
+        return self.checked_in + self.walk_ins + self.manual
+
+
+class ManualAttendance(models.Model):
+    """Attendance of a date entered by hand where tickets were not scanned.
+
+    A correction is a new row; the previous one is kept with `superseded_at`
+    set, so who entered what, and when, stays on record."""
+
+    occurrence = models.ForeignKey("events.Occurrence", on_delete=models.PROTECT, related_name="manual_attendance")
+    count = models.PositiveIntegerField(_("visitors"))
+    audience = models.CharField(_("audience"), max_length=10, choices=WalkIn.Audience.choices, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    entered_at = models.DateTimeField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attendance entered by hand")
+        verbose_name_plural = _("attendance entered by hand")
+        ordering = ["-entered_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence"], condition=Q(superseded_at__isnull=True), name="manualattendance_one_current"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.count} · {self.occurrence_id}"

@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from attendance.models import CheckIn, Registration, Ticket, WalkIn
+from attendance.models import Registration, Ticket, VisitCount
 from common.timeutil import local_datetime
 from events.models import Occurrence
 
@@ -39,14 +39,12 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
         .values_list("status")
         .annotate(people=Coalesce(Sum("party_size"), 0))
     )
-    checked_in = (
-        CheckIn.objects.filter(occurrence=occurrence, result=CheckIn.Result.OK, undone_at__isnull=True).aggregate(
-            n=Coalesce(Sum("headcount"), 0)
-        )["n"]
+    kept = VisitCount.objects.filter(occurrence=occurrence).aggregate(
+        checked_in=Coalesce(Sum("checked_in"), 0),
+        walk_ins=Coalesce(Sum("walk_ins"), 0),
+        manual=Coalesce(Sum("manual"), 0),
     )
-    walk_ins = WalkIn.objects.filter(occurrence=occurrence, undone_at__isnull=True).aggregate(
-        n=Coalesce(Sum("count"), 0)
-    )["n"]
+    checked_in, walk_ins = kept["checked_in"], kept["walk_ins"]
     confirmed = by_status.get(S.CONFIRMED, 0)
     no_show = 0
     if occurrence.end < now:
@@ -64,6 +62,7 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
         "checked_in": checked_in,
         "no_show": no_show,
         "walk_ins": walk_ins,
+        "manual": kept["manual"],
         "expected": confirmed,
     }
 
@@ -74,12 +73,11 @@ def venue_day_counts(*, venue, day: dt.date) -> dict:
     expected = Registration.objects.filter(occurrence__in=occurrences, status=S.CONFIRMED).aggregate(
         n=Coalesce(Sum("party_size"), 0)
     )["n"]
-    checked_in = CheckIn.objects.filter(
-        occurrence__in=occurrences, result=CheckIn.Result.OK, undone_at__isnull=True
-    ).aggregate(n=Coalesce(Sum("headcount"), 0))["n"]
-    walk_ins = WalkIn.objects.filter(venue=venue, day=day, undone_at__isnull=True).aggregate(
-        n=Coalesce(Sum("count"), 0)
-    )["n"]
+    # Visits at the venue that day, from the kept totals (one indexed row per date and audience).
+    kept = VisitCount.objects.filter(venue=venue, day=day).aggregate(
+        checked_in=Coalesce(Sum("checked_in"), 0), walk_ins=Coalesce(Sum("walk_ins"), 0)
+    )
+    checked_in, walk_ins = kept["checked_in"], kept["walk_ins"]
     return {"checked_in": checked_in, "expected": expected, "walk_ins": walk_ins}
 
 

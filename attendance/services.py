@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from attendance.models import CheckIn, Registration, Ticket, WalkIn
+from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
 from attendance.selectors import registrations_for_phone
+from attendance.totals import local_day, visits_add
 from common.errors import DomainError
 from common.phone import phone_normalise
 from events.models import Occurrence, Programme
@@ -485,6 +486,11 @@ def ticket_redeem(
             if new_visitors:
                 ticket.admitted += admit
                 ticket.save(update_fields=["admitted"])
+            if admit:
+                visits_add(
+                    venue_id=venue.pk, day=local_day(scanned_at), occurrence=ticket.registration.occurrence,
+                    checked_in=admit,
+                )
     except IntegrityError:
         # The same scan_id arrived twice at once: answer what the first one got.
         previous = CheckIn.objects.get(scan_id=scan_id)
@@ -507,6 +513,11 @@ def _keep_earlier_offline_scan(ticket: Ticket, scanned_at: dt.datetime) -> tuple
     if later is None:
         return CheckIn.Result.ALREADY, 0
     CheckIn.objects.filter(pk=later.pk).update(result=CheckIn.Result.ALREADY)
+    # The visits move to the earlier scan's day (the caller adds them there).
+    visits_add(
+        venue_id=later.venue_id, day=local_day(later.scanned_at), occurrence=ticket.registration.occurrence,
+        checked_in=-later.headcount,
+    )
     return CheckIn.Result.OK, later.headcount
 
 
@@ -525,6 +536,11 @@ def checkin_undo(*, scan_id: str, user=None, now: dt.datetime | None = None) -> 
         checkin.save(update_fields=["undone_at"])
         ticket.admitted = max(ticket.admitted - checkin.headcount, 0)
         ticket.save(update_fields=["admitted"])
+        visits_add(
+            venue_id=checkin.venue_id, day=local_day(checkin.scanned_at),
+            occurrence=Occurrence.objects.select_related("programme").get(pk=checkin.occurrence_id),
+            checked_in=-checkin.headcount,
+        )
         return checkin
 
 
@@ -555,8 +571,11 @@ def walkin_record(
         raise WalkInError("bad_audience", _("Unknown audience."), field="audience")
     now = now or timezone.now()
     recorded_at = min(recorded_at or now, now)
-    if occurrence_id is not None and not Occurrence.objects.filter(pk=occurrence_id, venue=venue).exists():
-        raise WalkInError("wrong_venue", _("This date is not at this venue."), field="occurrence")
+    occurrence = None
+    if occurrence_id is not None:
+        occurrence = Occurrence.objects.filter(pk=occurrence_id, venue=venue).select_related("programme").first()
+        if occurrence is None:
+            raise WalkInError("wrong_venue", _("This date is not at this venue."), field="occurrence")
     try:
         with transaction.atomic():
             walkin, created = WalkIn.objects.get_or_create(
@@ -573,6 +592,10 @@ def walkin_record(
                     "user": user,
                 },
             )
+            if created:
+                visits_add(
+                    venue_id=venue.pk, day=walkin.day, occurrence=occurrence, audience=audience, walk_ins=count
+                )
     except IntegrityError:
         return WalkIn.objects.get(client_id=client_id), False
     return walkin, created
@@ -580,8 +603,18 @@ def walkin_record(
 
 def walkin_undo(*, client_id: str, now: dt.datetime | None = None) -> WalkIn | None:
     """Undo a walk-in count. Idempotent; None for an unknown id."""
-    WalkIn.objects.filter(client_id=client_id, undone_at__isnull=True).update(undone_at=now or timezone.now())
-    return WalkIn.objects.filter(client_id=client_id).first()
+    with transaction.atomic():
+        undone = WalkIn.objects.filter(client_id=client_id, undone_at__isnull=True).update(
+            undone_at=now or timezone.now()
+        )
+        walkin = WalkIn.objects.filter(client_id=client_id).select_related("occurrence__programme").first()
+        if undone:
+            # The conditional UPDATE let exactly one undo through: only it takes the visits back.
+            visits_add(
+                venue_id=walkin.venue_id, day=walkin.day, occurrence=walkin.occurrence, audience=walkin.audience,
+                walk_ins=-walkin.count,
+            )
+    return walkin
 
 
 # -- find my tickets ----------------------------------------------------------------
@@ -615,3 +648,56 @@ def ticket_lookup_send(*, phone: str, language: str, now: dt.datetime) -> Messag
         body=ticket_lookup_text(url, language),
         language=language,
     )
+
+
+# -- attendance entered by hand -------------------------------------------------------
+
+
+class ManualAttendanceError(DomainError):
+    pass
+
+
+MANUAL_ATTENDANCE_MAX = 100_000
+
+
+def manual_attendance_enter(
+    *, occurrence_id: int, count: int, audience: str = "", note: str = "", user=None, now: dt.datetime | None = None
+) -> ManualAttendance:
+    """Record (or correct) how many people came to a date whose tickets were not
+    scanned. The previous entry is kept, superseded; totals change by the difference."""
+    now = now or timezone.now()
+    if not 0 <= count <= MANUAL_ATTENDANCE_MAX:
+        raise ManualAttendanceError(
+            "bad_count", _("Enter a number between 0 and %(n)s.") % {"n": f"{MANUAL_ATTENDANCE_MAX:,}".replace(",", ".")},
+            field="count",
+        )
+    if audience and audience not in WalkIn.Audience.values:
+        raise ManualAttendanceError("bad_audience", _("Unknown audience."), field="audience")
+    with transaction.atomic():
+        occurrence = (
+            Occurrence.objects.select_for_update(of=("self",)).select_related("programme").get(pk=occurrence_id)
+        )
+        if occurrence.start > now:
+            raise ManualAttendanceError("not_started", _("This date has not started yet."), field="count")
+        if occurrence.cancelled:
+            raise ManualAttendanceError("cancelled", _("This date was cancelled."), field="count")
+        if CheckIn.objects.filter(occurrence=occurrence, result=CheckIn.Result.OK, undone_at__isnull=True).exists():
+            raise ManualAttendanceError(
+                "scanned",
+                _("Tickets were scanned for this date, so its visits are already counted. Record extra visitors as walk-ins."),
+                field="count",
+            )
+        day = local_day(occurrence.start)
+        previous = ManualAttendance.objects.filter(occurrence=occurrence, superseded_at__isnull=True).first()
+        if previous is not None:
+            previous.superseded_at = now
+            previous.save(update_fields=["superseded_at"])
+            visits_add(
+                venue_id=occurrence.venue_id, day=day, occurrence=occurrence, audience=previous.audience,
+                manual=-previous.count,
+            )
+        entry = ManualAttendance.objects.create(
+            occurrence=occurrence, count=count, audience=audience, note=note[:300], entered_by=user, entered_at=now
+        )
+        visits_add(venue_id=occurrence.venue_id, day=day, occurrence=occurrence, audience=audience, manual=count)
+    return entry

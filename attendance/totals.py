@@ -1,0 +1,158 @@
+"""Visit totals: kept current by the services that admit, undo and count, and
+rebuilt from raw rows when in doubt.
+
+`visits_add` is called inside the caller's transaction, after the row it counts
+was written or changed, so a total and its cause commit or roll back together.
+It is one INSERT … ON CONFLICT DO UPDATE that adds to the counters, on SQLite and
+PostgreSQL alike: two doors counting at the same moment both land, neither is
+lost, and a new day's row is created without a read first.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from attendance.models import CheckIn, ManualAttendance, VisitCount, WalkIn
+from events.models import Occurrence
+
+COLUMNS = ("checked_in", "walk_ins", "manual")
+
+_UPSERT = """
+INSERT INTO {table} (venue_id, day, occurrence_id, programme_id, category, audience, checked_in, walk_ins, manual)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT ({target}) WHERE {where}
+DO UPDATE SET checked_in = {table}.checked_in + excluded.checked_in,
+              walk_ins = {table}.walk_ins + excluded.walk_ins,
+              manual = {table}.manual + excluded.manual
+"""
+_UPSERT_OCCURRENCE = _UPSERT.format(
+    table=VisitCount._meta.db_table, target="occurrence_id, day, audience", where="occurrence_id IS NOT NULL"
+)
+_UPSERT_VENUE_DAY = _UPSERT.format(
+    table=VisitCount._meta.db_table, target="venue_id, day, audience", where="occurrence_id IS NULL"
+)
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def visits_add(
+    *,
+    venue_id: int,
+    day: dt.date,
+    occurrence: Occurrence | None = None,
+    audience: str = "",
+    checked_in: int = 0,
+    walk_ins: int = 0,
+    manual: int = 0,
+) -> None:
+    """Add (or, with negative numbers, take back) visits on one row of totals."""
+    if not (checked_in or walk_ins or manual):
+        return
+    programme_id = category = None
+    if occurrence is not None:
+        programme_id = occurrence.programme_id
+        category = occurrence.programme.category
+    params = [
+        venue_id,
+        connection.ops.adapt_datefield_value(day),
+        occurrence.pk if occurrence is not None else None,
+        programme_id,
+        category or "",
+        audience or "",
+        checked_in,
+        walk_ins,
+        manual,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_OCCURRENCE if occurrence is not None else _UPSERT_VENUE_DAY, params)
+
+
+# -- recount ------------------------------------------------------------------------
+
+
+Key = tuple[int, dt.date, int | None, str]  # venue, day, occurrence, audience
+
+
+@dataclass
+class Difference:
+    key: Key
+    kept: tuple[int, int, int]
+    recounted: tuple[int, int, int]
+
+
+def recount() -> dict[Key, list[int]]:
+    """Totals computed from raw rows only: admitted check-ins not undone (by the
+    local day of the scan), walk-ins not undone, current hand-entered attendance."""
+    totals: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
+    checkins = (
+        CheckIn.objects.filter(result=CheckIn.Result.OK, undone_at__isnull=True, headcount__gt=0)
+        .annotate(local_day=TruncDate("scanned_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("venue_id", "local_day", "occurrence_id")
+        .annotate(n=Sum("headcount"))
+        .order_by()
+    )
+    for venue_id, day, occurrence_id, n in checkins:
+        totals[(venue_id, day, occurrence_id, "")][0] += n
+    walkins = (
+        WalkIn.objects.filter(undone_at__isnull=True)
+        .values_list("venue_id", "day", "occurrence_id", "audience")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for venue_id, day, occurrence_id, audience, n in walkins:
+        totals[(venue_id, day, occurrence_id, audience)][1] += n
+    manual = ManualAttendance.objects.filter(superseded_at__isnull=True).select_related("occurrence")
+    for entry in manual.iterator():
+        key = (entry.occurrence.venue_id, local_day(entry.occurrence.start), entry.occurrence_id, entry.audience)
+        totals[key][2] += entry.count
+    return totals
+
+
+def differences() -> list[Difference]:
+    """Where the kept totals and a recount from raw rows disagree."""
+    recounted = recount()
+    kept: dict[Key, tuple[int, int, int]] = {}
+    for row in VisitCount.objects.values_list("venue_id", "day", "occurrence_id", "audience", *COLUMNS).iterator():
+        kept[row[:4]] = tuple(row[4:])
+    found = []
+    for key in sorted(set(kept) | set(recounted), key=lambda k: (k[0], k[1], k[2] or 0, k[3])):
+        mine = kept.get(key, (0, 0, 0))
+        theirs = tuple(recounted.get(key, (0, 0, 0)))
+        if mine != theirs:
+            found.append(Difference(key, mine, theirs))
+    return found
+
+
+def rebuild() -> list[Difference]:
+    """Replace the kept totals by a recount; returns what differed. Runs in one
+    transaction; the kept rows are locked against concurrent changes on PostgreSQL."""
+    with transaction.atomic():
+        list(VisitCount.objects.select_for_update().values_list("pk"))
+        found = differences()
+        if not found:
+            return found
+        occurrences = {
+            o.pk: o
+            for o in Occurrence.objects.filter(
+                pk__in={d.key[2] for d in found if d.key[2] is not None}
+            ).select_related("programme")
+        }
+        for difference in found:
+            venue_id, day, occurrence_id, audience = difference.key
+            rows = VisitCount.objects.filter(venue_id=venue_id, day=day, audience=audience)
+            rows = rows.filter(occurrence_id=occurrence_id) if occurrence_id else rows.filter(occurrence__isnull=True)
+            rows.delete()
+            checked_in, walk_ins, manual = difference.recounted
+            if checked_in or walk_ins or manual:
+                visits_add(
+                    venue_id=venue_id, day=day, occurrence=occurrences.get(occurrence_id), audience=audience,
+                    checked_in=checked_in, walk_ins=walk_ins, manual=manual,
+                )
+    return found
