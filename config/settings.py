@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "events",
     "attendance",
     "notifications",
+    "targets",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,9 @@ MAX_SERIES_DAYS = envint("MAX_SERIES_DAYS", "731")
 CHECKIN_OPENS_MINUTES = envint("CHECKIN_OPENS_MINUTES", "60")
 CHECKIN_CLOSES_MINUTES = envint("CHECKIN_CLOSES_MINUTES", "30")
 PERSONAL_DATA_RETENTION_DAYS = envint("PERSONAL_DATA_RETENTION_DAYS", "180")
+# A venue "provides lifelong-learning services" in a year when it held at least
+# this many published lifelong-learning dates (targets.indicators).
+LIFELONG_LEARNING_MIN_OCCURRENCES = envint("LIFELONG_LEARNING_MIN_OCCURRENCES", "4")
 WALKIN_MAX_COUNT = envint("WALKIN_MAX_COUNT", "500")
 
 REST_FRAMEWORK = {
