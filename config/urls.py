@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("staff/attendance/", include("attendance.urls_staff")),
     path("staff/messages/", include("notifications.urls_staff")),
+    path("staff/targets/", include("targets.urls")),
     path("staff/", include("events.urls_staff")),
     path("calendar/", include("events.urls_feeds")),
     path("door/", include("attendance.urls_door")),

@@ -142,3 +142,39 @@ class ManualValue(models.Model):
 
     def __str__(self):
         return f"{self.value} · {self.target}"
+
+
+class ReportRun(models.Model):
+    """One build of the annual report for a unit and year, made by a Celery task;
+    the page polls its progress and offers the files when done."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Building")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    admin_unit = models.ForeignKey("venues.AdminUnit", on_delete=models.CASCADE, related_name="report_runs")
+    year = models.PositiveSmallIntegerField(_("year"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    steps_done = models.PositiveIntegerField(default=0)
+    steps_total = models.PositiveIntegerField(default=0)
+    xlsx = models.FileField(upload_to="reports/%Y/", blank=True)
+    csv = models.FileField(upload_to="reports/%Y/", blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("annual report")
+        verbose_name_plural = _("annual reports")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["admin_unit", "year", "-requested_at"])]
+
+    def __str__(self):
+        return f"{self.admin_unit} · {self.year} · {self.get_status_display()}"
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.steps_done / self.steps_total) if self.steps_total else 0
