@@ -9,7 +9,6 @@ error has one shape, {code, message, field}, in the user's language.
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -30,7 +29,7 @@ from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from common.errors import DomainError
 from events.models import Occurrence
 from venues.models import Venue
-from venues.selectors import DOOR, venues_for_user
+from venues.selectors import DOOR, venues_by_slug_for_user
 
 
 class DoorError(DomainError):
@@ -81,9 +80,28 @@ def _not_door_staff() -> DoorError:
     return DoorError("not_door_staff", _("You do not work at the door of this venue."), status=403)
 
 
-def _door_venue(doors: QuerySet[Venue], slug: str) -> Venue:
+class Doors:
+    """Where the user works the door, read once per request in one query.
+    Only managers and door staff have doors, and their roles name the venue."""
+
+    def __init__(self, user):
+        self._venues = venues_by_slug_for_user(user, DOOR)
+
+    def exists(self) -> bool:
+        return self._venues is None or bool(self._venues)
+
+    def get(self, slug: str) -> Venue | None:
+        if self._venues is None:
+            return Venue.objects.filter(slug=slug).first()
+        return self._venues.get(slug)
+
+    def has(self, venue_id: int) -> bool:
+        return self._venues is None or any(v.pk == venue_id for v in self._venues.values())
+
+
+def _door_venue(doors: Doors, slug: str) -> Venue:
     """The venue `slug`, if among `doors` (where the user works the door)."""
-    venue = doors.filter(slug=slug).first()
+    venue = doors.get(slug)
     if venue is None:
         if Venue.objects.filter(slug=slug).exists():
             raise _not_door_staff()
@@ -135,7 +153,7 @@ def _undo_scan(*, scan_id: str, user, venue: Venue | None = None, doors=None) ->
     checkin = CheckIn.objects.filter(scan_id=scan_id).select_related("venue").first()
     if checkin is None or (venue is not None and checkin.venue_id != venue.pk):
         raise DoorError("unknown_scan", _("There is no scan with this id."), field="scan_id", status=404)
-    if venue is None and not doors.filter(pk=checkin.venue_id).exists():
+    if venue is None and not doors.has(checkin.venue_id):
         raise _not_door_staff()
     checkin = checkin_undo(scan_id=scan_id, user=user)
     return checkin.venue, {"scan_id": scan_id, "undone": checkin.undone_at is not None, "result": checkin.result}
@@ -179,7 +197,7 @@ def _undo_walkin(*, client_id: str, venue: Venue | None = None, doors=None) -> t
     walkin = WalkIn.objects.filter(client_id=client_id).select_related("venue").first()
     if walkin is None or (venue is not None and walkin.venue_id != venue.pk):
         raise DoorError("unknown_walkin", _("There is no walk-in count with this id."), field="client_id", status=404)
-    if venue is None and not doors.filter(pk=walkin.venue_id).exists():
+    if venue is None and not doors.has(walkin.venue_id):
         raise _not_door_staff()
     walkin = walkin_undo(client_id=client_id)
     return walkin.venue, _walkin_dict(walkin, created=False)
@@ -212,9 +230,9 @@ class DoorAPIView(APIView):
     parser_classes = [JSONParser]
 
     @cached_property
-    def doors(self) -> QuerySet[Venue]:
+    def doors(self) -> Doors:
         """Venues where the user works the door (their roles are read once per request)."""
-        return venues_for_user(self.request.user, DOOR)
+        return Doors(self.request.user)
 
     def handle_exception(self, exc):
         if isinstance(exc, DoorError):

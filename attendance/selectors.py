@@ -2,13 +2,14 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attendance.models import Registration, Ticket, VisitCount
 from common.timeutil import local_datetime
 from events.models import Occurrence
+from venues.models import Venue
 
 S = Registration.Status
 
@@ -68,17 +69,28 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
 
 
 def venue_day_counts(*, venue, day: dt.date) -> dict:
-    """The door's live counters for a venue's day: checked in, expected, walk-ins."""
-    occurrences = occurrences_of_day(venue=venue, day=day).filter(cancelled=False)
-    expected = Registration.objects.filter(occurrence__in=occurrences, status=S.CONFIRMED).aggregate(
-        n=Coalesce(Sum("party_size"), 0)
-    )["n"]
-    # Visits at the venue that day, from the kept totals (one indexed row per date and audience).
-    kept = VisitCount.objects.filter(venue=venue, day=day).aggregate(
-        checked_in=Coalesce(Sum("checked_in"), 0), walk_ins=Coalesce(Sum("walk_ins"), 0)
+    """The door's live counters for a venue's day: checked in, expected, walk-ins.
+    One query: people confirmed for the day's dates, and the day's kept visit totals."""
+    occurrences = occurrences_of_day(venue=venue, day=day).filter(cancelled=False).values("pk")
+    expected = (
+        Registration.objects.filter(occurrence__in=occurrences, status=S.CONFIRMED)
+        .order_by()
+        .values("status")
+        .annotate(n=Sum("party_size"))
+        .values("n")
     )
-    checked_in, walk_ins = kept["checked_in"], kept["walk_ins"]
-    return {"checked_in": checked_in, "expected": expected, "walk_ins": walk_ins}
+    kept = VisitCount.objects.filter(venue=venue, day=day).order_by().values("venue")
+    row = (
+        Venue.objects.filter(pk=venue.pk)
+        .annotate(
+            expected=Coalesce(Subquery(expected), 0),
+            checked_in=Coalesce(Subquery(kept.annotate(n=Sum("checked_in")).values("n")), 0),
+            walk_ins=Coalesce(Subquery(kept.annotate(n=Sum("walk_ins")).values("n")), 0),
+        )
+        .values("checked_in", "expected", "walk_ins")
+        .first()
+    )
+    return row or {"checked_in": 0, "expected": 0, "walk_ins": 0}
 
 
 def tickets_for_day(*, venue, day: dt.date) -> list[dict]:

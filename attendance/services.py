@@ -456,10 +456,9 @@ def ticket_redeem(
         scanned_at = now  # a device clock running ahead must not open the door early
     at = scanned_at if offline else now
 
-    previous = CheckIn.objects.filter(scan_id=scan_id).select_related("ticket__registration__occurrence").first()
-    if previous:
-        return ScanOutcome(previous.result, previous, previous.ticket, _details(previous.ticket, previous))
-
+    # A repeated scan_id is not looked up first: its INSERT below fails on the
+    # unique scan_id, everything the attempt changed rolls back with it, and the
+    # first answer is given again. Fresh scans, the common case, save a query.
     try:
         with transaction.atomic():
             ticket = _lock_ticket(code)
@@ -492,8 +491,10 @@ def ticket_redeem(
                     checked_in=admit,
                 )
     except IntegrityError:
-        # The same scan_id arrived twice at once: answer what the first one got.
-        previous = CheckIn.objects.get(scan_id=scan_id)
+        # A repeated scan_id (a replayed upload, or two at once): answer what the first one got.
+        previous = CheckIn.objects.select_related("ticket__registration__occurrence__programme__event").get(
+            scan_id=scan_id
+        )
         return ScanOutcome(previous.result, previous, previous.ticket, _details(previous.ticket, previous))
     return ScanOutcome(checkin.result, checkin, ticket, _details(ticket, checkin))
 

@@ -46,6 +46,23 @@ def venues_for_user(user, capability: str = VIEW) -> QuerySet[Venue]:
     return Venue.objects.filter(condition).distinct()
 
 
+def venues_by_slug_for_user(user, capability: str) -> dict[str, Venue] | None:
+    """The venues of `user`'s own venue roles with `capability`, by slug, read in one
+    query (for hot paths such as the door API); None means every venue (superuser).
+    Only for capabilities that unit-wide (officer) roles do not give."""
+    if capability in _CAPABILITIES[StaffRole.Role.OFFICER]:
+        raise ValueError(f"{capability!r} is also given by unit-wide roles; use venues_for_user.")
+    if not user.is_authenticated or not user.is_active:
+        return {}
+    if user.is_superuser:
+        return None
+    roles = [r for r, caps in _CAPABILITIES.items() if capability in caps]
+    return {
+        role.venue.slug: role.venue
+        for role in StaffRole.objects.filter(user=user, role__in=roles, venue__isnull=False).select_related("venue")
+    }
+
+
 def user_can(user, capability: str, venue: Venue) -> bool:
     return venues_for_user(user, capability).filter(pk=venue.pk).exists()
 
