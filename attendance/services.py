@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -82,13 +82,15 @@ def _validate_party(programme: Programme, *, kind: str, party_size: int, capacit
         )
 
 
-def _notify(registration: Registration, kind: str, **extra) -> None:
+def _notify(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> None:
     """Record the message for `registration` (sent after commit)."""
     if not registration.phone:
         return
     # The n-th message of a kind for a registration exists once (a second
-    # promotion after a re-queue is a new message, a retry is not).
-    sequence = registration.messages.filter(kind=kind).count()
+    # promotion after a re-queue is a new message, a retry is not). A new
+    # registration has none yet (its caller says so, saving a query).
+    if sequence is None:
+        sequence = registration.messages.filter(kind=kind, channel=Message.Channel.SMS).count()
     message_create(
         channel=Message.Channel.SMS,
         recipient=registration.phone,
@@ -159,24 +161,27 @@ def registration_create(
         raise RegistrationError("organisation_required", _("Enter the school or organisation."), field="organisation")
 
     with transaction.atomic():
+        # One round trip while the row is locked: the date, this phone's live
+        # registration and whether anyone waits (seats go in arrival order).
+        live = Registration.objects.filter(occurrence=OuterRef("pk"), status__in=Registration.ACTIVE)
         occurrence = (
             Occurrence.objects.select_for_update(of=("self",))
             .select_related("programme", "venue")
+            .annotate(
+                existing_id=Subquery(live.filter(phone=phone).values("pk")[:1]),
+                someone_waiting=Exists(live.filter(status=Registration.Status.WAITING)),
+            )
             .get(pk=occurrence_id)
         )
-        existing = Registration.objects.filter(
-            occurrence=occurrence, phone=phone, status__in=Registration.ACTIVE
-        ).first()
-        if existing:
+        if occurrence.existing_id:
+            existing = Registration.objects.select_related("ticket").get(pk=occurrence.existing_id)
             return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
         now = now or timezone.now()
         registration_window_check(occurrence, now=now)
         programme = occurrence.programme
         _validate_party(programme, kind=kind, party_size=party_size, capacity=occurrence.capacity)
 
-        someone_waiting = Registration.objects.filter(
-            occurrence=occurrence, status=Registration.Status.WAITING
-        ).exists()
+        someone_waiting = occurrence.someone_waiting
         fits = occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity
         if fits and not someone_waiting:
             needs_approval = kind == Registration.Kind.GROUP and programme.group_approval_required
@@ -210,7 +215,7 @@ def registration_create(
             Registration.Status.PENDING: Message.Kind.PENDING,
             Registration.Status.WAITING: Message.Kind.WAITING,
         }
-        _notify(registration, kinds[status], position=position)
+        _notify(registration, kinds[status], sequence=0, position=position)
     return RegistrationOutcome(registration, created=True, position=position)
 
 
@@ -334,10 +339,18 @@ def registrations_erase_personal_data(*, older_than_days: int | None = None, now
     data no longer than its purpose). Counts, statuses and check-ins stay.
     Idempotent; returns the number of registrations erased."""
     days = settings.PERSONAL_DATA_RETENTION_DAYS if older_than_days is None else older_than_days
-    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
-    return Registration.objects.filter(occurrence__end__lt=cutoff, erased_at__isnull=True).update(
-        full_name="", phone="", email="", organisation="", erased_at=now or timezone.now()
-    )
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=days)
+    with transaction.atomic():
+        due = Registration.objects.filter(occurrence__end__lt=cutoff, erased_at__isnull=True)
+        # Their messages carry the same data (phone or address, name, ticket link):
+        # kept as counts and costs, emptied of who and what. One never sent is dropped.
+        messages = Message.objects.filter(registration__in=due.values("pk"))
+        messages.filter(status=Message.Status.PENDING).update(
+            status=Message.Status.FAILED, last_error="personal data erased before sending"
+        )
+        messages.update(recipient="", subject="", body="")
+        return due.update(full_name="", phone="", email="", organisation="", erased_at=now)
 
 
 # -- check-in -----------------------------------------------------------------------

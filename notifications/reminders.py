@@ -1,4 +1,4 @@
-"""Reminders before a date, each recorded once, none sent in quiet hours.
+"""Reminders before a date, each recorded once, no SMS sent in quiet hours.
 
 When. Each of Programme.reminder_hours before the start ("24,2": a day and two
 hours before). An instant inside quiet hours (QUIET_HOURS_START to
@@ -7,22 +7,24 @@ So with the default 21:00–07:00 an 08:00 event gets its 24-hour reminder at
 08:00 the day before and its 2-hour reminder (06:00, quiet) at 20:30 the
 evening before; a 14:00 event gets them at 14:00 the day before and at 12:00.
 
-Who. Registrations that are confirmed, have a phone and SMS reminders on,
-whose number has not opted out (SmsOptOut), of dates not cancelled and not
+Who. Registrations that are confirmed, of dates not cancelled and not
 started, confirmed before the reminder's instant (someone who registers an
 hour before does not get the 2-hour reminder right after the confirmation).
+By SMS those with a phone and SMS reminders on whose number has not opted out
+(SmsOptOut); by e-mail, as well, those who gave an address, whatever their
+phone's choices (see notifications.emails).
 
 Once. The dispatcher runs every minute and records the reminders whose instant
 is in the last REMINDER_LOOKBACK_MINUTES, skipping those recorded already. The
-dedupe key "reminder:{registration}:{occurrence}:{hours}h" is unique in the
-database, so two dispatchers running at once record one message: the second
-insert fails and is skipped. A date moved after its reminder went out does not
+dedupe key "reminder:{registration}:{occurrence}:{hours}h" (the e-mail's:
+"email:reminder:...") is unique in the database, so two dispatchers running
+at once record one message: the second insert fails and is skipped. A date moved after its reminder went out does not
 get it again (the registrants are told of the move instead).
 
 Late. A dispatcher that was down catches up within the look-back. If it
-catches up during quiet hours the reminder waits for their end, and is not
-sent if the date starts before then (message_send holds reminders in quiet
-hours the same way, whatever delayed them).
+catches up during quiet hours the SMS waits for their end, and is not sent if
+the date starts before then (message_send holds SMS reminders in quiet hours
+the same way, whatever delayed them); quiet hours never hold an e-mail.
 """
 
 import datetime as dt
@@ -37,6 +39,7 @@ from django.utils import timezone
 from attendance.models import Registration
 from common.timeutil import local_datetime, to_local
 from events.models import Occurrence, Programme
+from notifications.emails import EMAIL_KEY_PREFIX, registration_email_create
 from notifications.models import Message, SmsOptOut
 from notifications.optout import optout_url
 from notifications.services import message_create
@@ -110,21 +113,23 @@ class DispatchResult:
 
 
 def reminders_dispatch(*, now: dt.datetime | None = None, limit: int = CHUNK) -> DispatchResult:
-    """Record (and hand over after commit) the SMS reminders that are due at
-    `now`, at most `limit` of them.
+    """Record (and hand over after commit) the reminders that are due at `now`,
+    by SMS and by e-mail, at most `limit` messages.
 
-    Guarantees: one message per (registration, occurrence, hours before) ever,
-    even with dispatchers running concurrently (unique dedupe key; a losing
-    insert is skipped); work is picked by state, so a re-run after a crash or a
-    second run records only what is missing. Each chunk of a date is one
-    transaction, handed to workers when it commits."""
+    Guarantees: one message per (registration, occurrence, hours before,
+    channel) ever, even with dispatchers running concurrently (unique dedupe
+    key; a losing insert is skipped); work is picked by state, so a re-run after
+    a crash or a second run records only what is missing. Each chunk of a date
+    is one transaction, handed to workers when it commits."""
     now = now or timezone.now()
     result = DispatchResult()
-    for occurrence, hours, due_at, send_after in _due(now):
-        registrations = list(_recipients(occurrence, hours, due_at)[: limit - result.created])
+    for due in _due(now):
+        occurrence, hours = due.occurrence, due.hours
+        by_sms = list(_recipients(occurrence, hours, due.due_at)[: limit - result.created]) if due.sms else []
+        by_email = list(_email_recipients(occurrence, hours, due.due_at)[: limit - result.created - len(by_sms)])
         templates = {}  # one look-up per language, not per registrant
         with transaction.atomic():
-            for registration in registrations:
+            for registration in by_sms:
                 if registration.language not in templates:
                     templates[registration.language] = template_body(
                         Message.Kind.REMINDER, venue=occurrence.venue, language=registration.language
@@ -142,7 +147,18 @@ def reminders_dispatch(*, now: dt.datetime | None = None, limit: int = CHUNK) ->
                     occurrence=occurrence,
                     venue=occurrence.venue,
                     dedupe_key=reminder_key(registration.pk, occurrence.pk, hours),
-                    send_after=send_after,
+                    send_after=due.sms_send_after,
+                )
+                result.created += created is not None
+            for registration in by_email:
+                # Not held by quiet hours, whatever holds the SMS.
+                created = registration_email_create(
+                    registration=registration,
+                    kind=Message.Kind.REMINDER,
+                    text="",
+                    dedupe_key=reminder_key(registration.pk, occurrence.pk, hours),
+                    occurrence=occurrence,
+                    venue=occurrence.venue,
                 )
                 result.created += created is not None
         if result.created >= limit:
@@ -151,8 +167,20 @@ def reminders_dispatch(*, now: dt.datetime | None = None, limit: int = CHUNK) ->
     return result
 
 
+@dataclass
+class Due:
+    occurrence: Occurrence
+    hours: int
+    due_at: dt.datetime
+    # False when the dispatcher catches up in quiet hours that last until the
+    # start: too late for an SMS, not for an e-mail.
+    sms: bool = True
+    # Not before then (the end of quiet hours when catching up in them).
+    sms_send_after: dt.datetime | None = None
+
+
 def _due(now: dt.datetime):
-    """(occurrence, hours, due_at, send_after) of the reminders due at `now`."""
+    """The reminders due at `now`, as Due."""
     lookback = dt.timedelta(minutes=settings.REMINDER_LOOKBACK_MINUTES)
     # A reminder moved before quiet hours is due up to this much before its instant.
     moved = _quiet_length() + QUIET_MARGIN if quiet_hours() else dt.timedelta(0)
@@ -177,28 +205,52 @@ def _due(now: dt.datetime):
             due_at = reminder_due_at(occurrence.start, hours)
             if not now - lookback < due_at <= now:
                 continue
-            send_after = None
-            if quiet_now is not None:  # catching up in quiet hours: wait for them to end
+            due = Due(occurrence, hours, due_at)
+            if quiet_now is not None:  # catching up in quiet hours: the SMS waits for them to end
                 if quiet_now[1] >= occurrence.start:
-                    continue
-                send_after = quiet_now[1]
-            yield occurrence, hours, due_at, send_after
+                    due.sms = False
+                else:
+                    due.sms_send_after = quiet_now[1]
+            yield due
 
 
-def _recipients(occurrence: Occurrence, hours: int, due_at: dt.datetime):
-    recorded = Message.objects.filter(
+def _recorded(occurrence: Occurrence, hours: int, *, prefix: str = ""):
+    """The reminders recorded for the outer registration (by the dedupe key)."""
+    return Message.objects.filter(
         dedupe_key=Concat(
-            Value("reminder:"), Cast(OuterRef("pk"), CharField()), Value(f":{occurrence.pk}:{hours}h"),
+            Value(f"{prefix}reminder:"), Cast(OuterRef("pk"), CharField()), Value(f":{occurrence.pk}:{hours}h"),
             output_field=CharField(),
         )
     )
+
+
+def _reminded(occurrence: Occurrence, due_at: dt.datetime):
+    """Registrations of `occurrence` that are reminded: confirmed before `due_at`."""
     return (
-        Registration.objects.filter(occurrence=occurrence, status=Registration.Status.CONFIRMED, sms_opt_in=True)
-        .exclude(phone="")
+        Registration.objects.filter(occurrence=occurrence, status=Registration.Status.CONFIRMED)
         .annotate(since=Coalesce("confirmed_at", "created_at"))
         .filter(since__lt=due_at)
-        .exclude(phone__in=SmsOptOut.objects.values("phone"))
-        .exclude(Exists(recorded))
         .select_related("ticket", "occurrence__programme__event", "occurrence__venue")
         .order_by("pk")
+    )
+
+
+def _recipients(occurrence: Occurrence, hours: int, due_at: dt.datetime):
+    """Who gets the SMS: a phone with SMS reminders on that has not opted out."""
+    return (
+        _reminded(occurrence, due_at)
+        .filter(sms_opt_in=True)
+        .exclude(phone="")
+        .exclude(phone__in=SmsOptOut.objects.values("phone"))
+        .exclude(Exists(_recorded(occurrence, hours)))
+    )
+
+
+def _email_recipients(occurrence: Occurrence, hours: int, due_at: dt.datetime):
+    """Who gets the e-mail: everyone who gave an address (the phone's choices
+    are about SMS; giving an address is the choice of e-mail)."""
+    return (
+        _reminded(occurrence, due_at)
+        .exclude(email="")
+        .exclude(Exists(_recorded(occurrence, hours, prefix=EMAIL_KEY_PREFIX)))
     )

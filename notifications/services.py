@@ -90,14 +90,21 @@ def message_create(
     venue=None,
     dedupe_key: str | None = None,
     send_after=None,
+    with_email: bool = True,
 ) -> Message | None:
     """Record a message in the caller's transaction and hand it to a worker after
     commit. With `dedupe_key`, a second call for the same key records nothing and
     returns None (also when a concurrent transaction recorded it first).
 
+    An SMS about a registration (a kind in emails.EMAIL_COPY_KINDS) whose
+    registrant gave an e-mail address is also recorded as an e-mail, in the same
+    transaction, keyed "email:{dedupe_key}" (notifications.emails);
+    `with_email=False` records the SMS alone (a resend copies one row).
+
     Never fails or waits because the broker is down: the row stays pending and
     the periodic sweep hands it over later."""
     venue = venue or (occurrence.venue if occurrence is not None else None)
+    text = body
     encoding, segments, cost = "", 0, 0
     if channel == Message.Channel.SMS:
         policy = SmsPolicy.objects.filter(venue=venue).first() if venue is not None else None
@@ -115,6 +122,15 @@ def message_create(
             return None
         raise
     transaction.on_commit(lambda: _hand_over(message.pk, send_after))
+    if with_email and channel == Message.Channel.SMS and registration is not None:
+        from notifications.emails import EMAIL_COPY_KINDS, registration_email_create
+
+        if kind in EMAIL_COPY_KINDS:
+            # Without `send_after`: what holds an SMS (quiet hours) never holds an e-mail.
+            registration_email_create(
+                registration=registration, kind=kind, text=text, dedupe_key=dedupe_key,
+                occurrence=occurrence, venue=venue,
+            )
     return message
 
 
@@ -170,9 +186,10 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> Message 
     Returns the message after this attempt, or None when there was nothing to do
     (not pending, not due yet, claimed by another worker, or deferred by the rate
     limit; a deferred or not-yet-due message is queued again for its time).
-    Before claiming, a reminder that is no longer relevant, to an opted-out
-    number or past the venue's monthly cap is marked failed (see ERROR_*), and
-    one due in quiet hours is held until they end.
+    Before claiming, a reminder that is no longer relevant, an SMS reminder to
+    an opted-out number or an SMS past the venue's monthly cap is marked failed
+    (see ERROR_*), and an SMS reminder due in quiet hours is held until they
+    end; e-mails are not held by quiet hours, opt-outs, the SMS rate or the cap.
 
     Never raises TransportError: a transient error puts the message back to
     pending with an exponential back-off (failed after OUTBOX_RETRY_MAX_ATTEMPTS
@@ -190,16 +207,16 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> Message 
         return None
 
     pending = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING)
+    refusal = _refusal(message, now=now)
+    if isinstance(refusal, dt.datetime):  # quiet hours: hold it until they end
+        if pending.update(send_after=refusal):
+            _hand_over(message.pk, refusal)
+        return None
+    if refusal:
+        pending.update(status=Message.Status.FAILED, last_error=refusal, status_changed_at=now)
+        message.refresh_from_db()
+        return message
     if message.channel == Message.Channel.SMS:
-        refusal = _refusal(message, now=now)
-        if isinstance(refusal, dt.datetime):  # quiet hours: hold it until they end
-            if pending.update(send_after=refusal):
-                _hand_over(message.pk, refusal)
-            return None
-        if refusal:
-            pending.update(status=Message.Status.FAILED, last_error=refusal, status_changed_at=now)
-            message.refresh_from_db()
-            return message
         wait = sms_rate_wait()
         if wait:
             # Over the provider's rate: not dropped, tried again when a slot is free.
@@ -272,26 +289,35 @@ def retry_delay(attempt: int, *, retry_after: float | None = None) -> float:
 
 
 def _refusal(message: Message, *, now: dt.datetime) -> str | dt.datetime | None:
-    """Why an SMS must not go now: an ERROR_* text (it never will), a datetime
-    (not before then: quiet hours), or None."""
-    if message.kind == Message.Kind.REMINDER:
-        from notifications.reminders import quiet_period
+    """Why a message must not go now: an ERROR_* text (it never will), a
+    datetime (not before then: quiet hours), or None.
 
+    A reminder of a registration or date that is no longer confirmed, upcoming
+    and not cancelled is obsolete whatever its channel. The rest is about SMS
+    only: the phone's opt-outs, quiet hours and the monthly SMS cap never hold
+    an e-mail."""
+    if message.kind == Message.Kind.REMINDER:
         registration, occurrence = message.registration, message.occurrence
         if (
             registration is None
             or occurrence is None
             or registration.status != registration.Status.CONFIRMED
-            or not registration.sms_opt_in
             or occurrence.cancelled
             or occurrence.start <= now
         ):
+            return ERROR_OBSOLETE
+    if message.channel != Message.Channel.SMS:
+        return None
+    if message.kind == Message.Kind.REMINDER:
+        from notifications.reminders import quiet_period
+
+        if not message.registration.sms_opt_in:
             return ERROR_OBSOLETE
         if SmsOptOut.objects.filter(phone=message.recipient).exists():
             return ERROR_OPTED_OUT
         quiet = quiet_period(now)
         if quiet is not None:
-            return quiet[1] if quiet[1] < occurrence.start else ERROR_OBSOLETE
+            return quiet[1] if quiet[1] < message.occurrence.start else ERROR_OBSOLETE
     if message.kind in CAPPED_KINDS and _over_monthly_cap(message, now=now):
         return ERROR_MONTHLY_CAP
     return None

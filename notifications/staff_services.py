@@ -4,7 +4,9 @@ message written by staff), resending a failed message, and the monthly count.
 
 Messages are only ever recorded through notifications.services.message_create,
 in the caller's transaction, with a dedupe key that makes a repeated action
-(a double click, a second call) record nothing more.
+(a double click, a second call) record nothing more. Registrants who gave an
+e-mail address get each message by e-mail too (notifications.emails; the
+e-mail's key is the SMS's prefixed with "email:").
 """
 
 import datetime as dt
@@ -250,6 +252,8 @@ def message_resend(*, message: Message, n: int | None = None) -> Message | None:
         occurrence=original.occurrence,
         venue=original.venue,
         dedupe_key=f"{prefix}{n}",
+        # A copy of this one row: the e-mail of a failed SMS went its own way.
+        with_email=False,
     )
 
 

@@ -10,14 +10,21 @@ that can ask its provider whether it accepted a message also has
 import datetime as dt
 import email.utils
 import logging
+import secrets
+import smtplib
 import threading
 import time
 import unicodedata
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -69,12 +76,68 @@ class MemorySms(Transport):
 
 
 class Email(Transport):
+    """E-mail through Django's email backend (EMAIL_BACKEND): the stored subject
+    and plain-text body, with an HTML alternative made from the body, from
+    DEFAULT_FROM_EMAIL, replies to the venue's address when it has one.
+
+    Raises TransportError: permanent for an address that is not one and for a
+    recipient the server refused for good (5xx); transient for every other SMTP
+    or network error (a refusal that is only 4xx, e.g. greylisting, too).
+    Returns the Message-ID it set (when it fits the provider id column).
+    """
+
     def notify(self, message) -> str:
         try:
-            send_mail(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.recipient])
-        except OSError as error:
-            raise TransportError(str(error)) from error
-        return ""
+            validate_email(message.recipient)
+        except ValidationError as error:
+            raise TransportError(f"Not an e-mail address: {message.recipient!r}", permanent=True) from error
+        # Short enough for the provider id column, unique per attempt.
+        message_id = f"<outbox.{message.pk}.{message.attempts}.{secrets.token_hex(4)}@{_mail_domain()}>"
+        venue = message.venue
+        mail = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.recipient],
+            reply_to=[venue.email] if venue is not None and venue.email else None,
+            headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        )
+        mail.attach_alternative(_email_html(message), "text/html")
+        try:
+            mail.send(fail_silently=False)
+        except (smtplib.SMTPException, OSError, ValueError) as error:
+            raise _email_error(error) from error
+        message_id = message_id.strip("<>")
+        return message_id if len(message_id) <= PROVIDER_ID_MAX else ""
+
+
+PROVIDER_ID_MAX = 64  # Message.provider_id
+
+
+def _mail_domain() -> str:
+    # Message-IDs name the site, not the host (which may be a container's id).
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _email_html(message) -> str:
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        return render_to_string(
+            "notifications/email/message.html",
+            {"subject": message.subject, "body": message.body, "language": message.language},
+        )
+
+
+def _email_error(error: Exception) -> TransportError:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in error.recipients.values()]
+        # 4xx: try later (a full mailbox, greylisting); 5xx: the address is refused.
+        permanent = not codes or any(code >= 500 for code in codes)
+        return TransportError(f"SMTP refused the recipient: {error.recipients}", permanent=permanent)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return TransportError(f"SMTP {error.smtp_code}: {error.smtp_error!r}")
+    if isinstance(error, ValueError):  # an address or header the message cannot carry
+        return TransportError(f"E-mail not sendable: {error}", permanent=True)
+    return TransportError(f"SMTP: {error}")
 
 
 # Twilio error codes that no retry can fix: invalid number, the person replied

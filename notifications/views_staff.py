@@ -167,10 +167,15 @@ def _log_context(request, messages_qs, *, venue, base_query: dict | None = None)
     kind = request.GET.get("kind", "")
     if kind not in Message.Kind.values:
         kind = ""
+    channel = request.GET.get("channel", "")
+    if channel not in Message.Channel.values:
+        channel = ""
     if status:
         messages_qs = messages_qs.filter(status=status)
     if kind:
         messages_qs = messages_qs.filter(kind=kind)
+    if channel:
+        messages_qs = messages_qs.filter(channel=channel)
     totals = messages_qs.aggregate(count=Count("pk"), segments=Sum("segments"), cost=Sum("cost"))
     page = Paginator(messages_qs, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
     can_see_phones = user_can(request.user, PERSONAL_DATA, venue)
@@ -182,7 +187,7 @@ def _log_context(request, messages_qs, *, venue, base_query: dict | None = None)
         message.resendable = can_manage and message.status in staff_services.RESENDABLE
         message.resent = resent.get(message.pk, 0)
         message.cost_text = _money(message.cost)
-    filters = {key: value for key, value in (("status", status), ("kind", kind)) if value}
+    filters = {key: value for key, value in (("status", status), ("kind", kind), ("channel", channel)) if value}
     return {
         "venue": venue,
         "page": page,
@@ -191,6 +196,8 @@ def _log_context(request, messages_qs, *, venue, base_query: dict | None = None)
         "kind": kind,
         "statuses": Message.Status.choices,
         "kinds": Message.Kind.choices,
+        "channel": channel,
+        "channels": Message.Channel.choices,
         "pagination_query": urlencode(filters) + "&" if filters else "",
         "totals": {
             "count": totals["count"],

@@ -558,6 +558,28 @@ def test_command_erases_old_registrations_only_and_keeps_counts(old_and_recent, 
     assert occurrence_counts(occurrence=old) == counts_before
 
 
+def test_erasure_empties_the_messages_of_erased_registrations_but_keeps_their_counts(old_and_recent):
+    """Given old and recent registrations with their confirmation messages (one old
+    message never sent), when personal data is erased, then the old registration's
+    messages keep kind, channel and segments but lose recipient, subject and text,
+    the unsent one is failed instead of sent later, and recent messages are untouched."""
+    from notifications.models import Message
+
+    _old, old_registration, _recent, recent_registration = old_and_recent
+    old_messages = Message.objects.filter(registration=old_registration)
+    assert old_messages.exists()
+    before = list(old_messages.values_list("pk", "kind", "channel", "segments"))
+    Message.objects.filter(pk=before[0][0]).update(status=Message.Status.PENDING)
+
+    call_command("erase_personal_data", "--days", "180")
+
+    assert list(old_messages.values_list("pk", "kind", "channel", "segments")) == before
+    assert set(old_messages.values_list("recipient", "subject", "body")) == {("", "", "")}
+    assert Message.objects.get(pk=before[0][0]).status == Message.Status.FAILED
+    recent = Message.objects.filter(registration=recent_registration)
+    assert recent.exists() and all(m.recipient and m.body for m in recent)
+
+
 def test_command_dry_run_changes_nothing(old_and_recent, capsys):
     old, old_registration, _recent, _ = old_and_recent
     call_command("erase_personal_data", "--days", "180", "--dry-run")
