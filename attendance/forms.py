@@ -1,4 +1,5 @@
-"""The citizen's forms: register for a date (alone or as a group) and find my tickets.
+"""The citizen's forms: register for a date (alone or as a group) and find my tickets;
+and the staff form for attendance entered by hand.
 
 Plain server-rendered forms that work without JavaScript on a cheap phone. The
 phone is normalised here (so a throttle counts "0912 345 678" and
@@ -14,7 +15,8 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from attendance.models import Registration
+from attendance.models import Registration, WalkIn
+from attendance.services import MANUAL_ATTENDANCE_MAX
 from common.errors import DomainError
 from common.phone import phone_normalise
 
@@ -148,3 +150,38 @@ class GroupRegistrationForm(_RegistrationBase):
 
 class TicketLookupForm(forms.Form):
     phone = PhoneField(label=_("Phone number you registered with"))
+
+
+class ManualAttendanceForm(forms.Form):
+    """Staff: how many people came to a date whose tickets were not scanned.
+
+    The form checks the shape of the input (a whole number in range); whether the
+    date takes an entry (started, not cancelled, no scans) is the service's rule,
+    whose refusal comes back on the field it names."""
+
+    count = forms.IntegerField(
+        label=_("Visitors"),
+        min_value=0,
+        max_value=MANUAL_ATTENDANCE_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        help_text=_("Everyone who came, counted or from the sign-in sheet."),
+    )
+    audience = forms.ChoiceField(
+        label=_("Audience"),
+        choices=[("", _("Not specified"))] + list(WalkIn.Audience.choices),
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        max_length=300,
+        required=False,
+        help_text=_("Where the number comes from, e.g. the sign-in sheet."),
+    )
+
+    def add_service_error(self, error: DomainError) -> None:
+        field = error.field if error.field in self.fields else None
+        self.add_error(field, ValidationError(error.message, code=error.code))
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {"count": data["count"], "audience": data["audience"] or "", "note": data["note"].strip()}

@@ -259,6 +259,35 @@ class VisitCount(models.Model):
         return self.checked_in + self.walk_ins + self.manual
 
 
+class VisitMonth(models.Model):
+    """The same visits rolled up by venue, month, category and audience, kept by the
+    same statement-pair as VisitCount, so year and province figures read a few
+    thousand rows instead of every day of every venue."""
+
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_months")
+    month = models.DateField(help_text=_("First day of the month (local)."))
+    category = models.CharField(max_length=20, blank=True)
+    audience = models.CharField(max_length=20, blank=True)
+    checked_in = models.IntegerField(default=0)
+    walk_ins = models.IntegerField(default=0)
+    manual = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("visits in a month")
+        verbose_name_plural = _("visits by month")
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "month", "category", "audience"], name="visitmonth_one_per_key"),
+        ]
+        indexes = [models.Index(fields=["month", "venue"])]
+
+    def __str__(self):
+        return f"{self.venue_id} · {self.month:%m/%Y} · {self.visits}"
+
+    @property
+    def visits(self) -> int:
+        return self.checked_in + self.walk_ins + self.manual
+
+
 class ManualAttendance(models.Model):
     """Attendance of a date entered by hand where tickets were not scanned.
 

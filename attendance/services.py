@@ -498,7 +498,7 @@ def ticket_redeem(
             if new_visitors:
                 ticket.admitted += admit
                 ticket.save(update_fields=["admitted"])
-            if admit:
+            if admit and not ticket.registration.occurrence.counted_by_hand:
                 visits_add(
                     venue_id=venue.pk, day=local_day(scanned_at), occurrence=ticket.registration.occurrence,
                     checked_in=admit,
@@ -527,6 +527,8 @@ def _keep_earlier_offline_scan(ticket: Ticket, scanned_at: dt.datetime) -> tuple
     if later is None:
         return CheckIn.Result.ALREADY, 0
     CheckIn.objects.filter(pk=later.pk).update(result=CheckIn.Result.ALREADY)
+    if ticket.registration.occurrence.counted_by_hand:
+        return CheckIn.Result.OK, later.headcount
     # The visits move to the earlier scan's day (the caller adds them there).
     visits_add(
         venue_id=later.venue_id, day=local_day(later.scanned_at), occurrence=ticket.registration.occurrence,
@@ -550,11 +552,12 @@ def checkin_undo(*, scan_id: str, user=None, now: dt.datetime | None = None) -> 
         checkin.save(update_fields=["undone_at"])
         ticket.admitted = max(ticket.admitted - checkin.headcount, 0)
         ticket.save(update_fields=["admitted"])
-        visits_add(
-            venue_id=checkin.venue_id, day=local_day(checkin.scanned_at),
-            occurrence=Occurrence.objects.select_related("programme").get(pk=checkin.occurrence_id),
-            checked_in=-checkin.headcount,
-        )
+        occurrence = Occurrence.objects.select_related("programme").get(pk=checkin.occurrence_id)
+        if not occurrence.counted_by_hand:
+            visits_add(
+                venue_id=checkin.venue_id, day=local_day(checkin.scanned_at), occurrence=occurrence,
+                checked_in=-checkin.headcount,
+            )
         return checkin
 
 
@@ -695,7 +698,10 @@ def manual_attendance_enter(
             raise ManualAttendanceError("not_started", _("This date has not started yet."), field="count")
         if occurrence.cancelled:
             raise ManualAttendanceError("cancelled", _("This date was cancelled."), field="count")
-        if CheckIn.objects.filter(occurrence=occurrence, result=CheckIn.Result.OK, undone_at__isnull=True).exists():
+        if (
+            not occurrence.counted_by_hand
+            and CheckIn.objects.filter(occurrence=occurrence, result=CheckIn.Result.OK, undone_at__isnull=True).exists()
+        ):
             raise ManualAttendanceError(
                 "scanned",
                 _("Tickets were scanned for this date, so its visits are already counted. Record extra visitors as walk-ins."),
@@ -713,5 +719,9 @@ def manual_attendance_enter(
         entry = ManualAttendance.objects.create(
             occurrence=occurrence, count=count, audience=audience, note=note[:300], entered_by=user, entered_at=now
         )
+        if not occurrence.counted_by_hand:
+            # A ticket scanned later (an offline device uploading) must not count on top of the hand count.
+            occurrence.counted_by_hand = True
+            occurrence.save(update_fields=["counted_by_hand", "updated_at"])
         visits_add(venue_id=occurrence.venue_id, day=day, occurrence=occurrence, audience=audience, manual=count)
     return entry

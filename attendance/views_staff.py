@@ -1,5 +1,6 @@
 """Staff pages for one date's registrations: the list with its counts, the
-desk, cancel / approve / decline, and the CSV and Excel exports.
+desk, cancel / approve / decline, attendance entered by hand, and the CSV and
+Excel exports.
 
 Who may do what (venues.selectors), following events/views_staff.py: a date or
 registration of a venue the user may not view is a 404; a change without the
@@ -9,6 +10,9 @@ capability is a 403.
   the desk and cancel registrations: both happen at the door.
 - Only managers (MANAGE) approve or decline groups: that is a decision about
   the programme, not a door task.
+- Only managers (MANAGE) enter attendance by hand for a date whose tickets
+  were not scanned: it becomes the date's visits in every report. Everyone who
+  may view the list sees the entry, who made it and its corrections.
 - Exports carry every name, phone and email of the date, so they are for the
   venue's own staff only (DOOR), not for officers (Decree 13/2023/NĐ-CP: share
   personal data no wider than its purpose). For the same reason officers see
@@ -23,6 +27,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, numberformat, timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -30,8 +35,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attendance import exports, selectors, services
-from attendance.models import Registration
-from attendance.services import RegistrationError
+from attendance.forms import ManualAttendanceForm
+from attendance.models import ManualAttendance, Registration
+from attendance.services import ManualAttendanceError, RegistrationError
 from common.phone import phone_display
 from events.models import Occurrence
 from venues.access import get_for_staff_or_404, safe_next, staff_required
@@ -78,6 +84,10 @@ def _name(registration: Registration) -> str:
 @never_cache
 def registration_list(request, pk):
     occurrence = _occurrence(request, pk)
+    return render(request, "staff/attendance/registration_list.html", _list_context(request, occurrence))
+
+
+def _list_context(request, occurrence: Occurrence, manual_form: ManualAttendanceForm | None = None) -> dict:
     query = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", "")
     if status not in Registration.Status.values:
@@ -88,6 +98,7 @@ def registration_list(request, pk):
     user = request.user
     venue = occurrence.venue
     can_see_phones = user_can(user, PERSONAL_DATA, venue)
+    can_manage = user_can(user, MANAGE, venue)
     waiting = selectors.registrations_for_occurrence(occurrence=occurrence, status=Registration.Status.WAITING)
     positions = {pk: n for n, pk in enumerate(waiting.values_list("pk", flat=True), start=1)}
     rows = list(page.object_list)
@@ -96,25 +107,89 @@ def registration_list(request, pk):
         registration.phone_shown = phone_display(registration.phone) if can_see_phones else ""
         registration.admitted = registration.ticket.admitted if hasattr(registration, "ticket") else 0
 
+    counts = selectors.occurrence_counts(occurrence=occurrence)
+    manual_history = list(
+        ManualAttendance.objects.filter(occurrence=occurrence).select_related("entered_by").order_by("-entered_at", "-pk")
+    )
+    for entry in manual_history:
+        user_ = entry.entered_by
+        entry.who = (user_.get_full_name() or user_.get_username()) if user_ else "—"
+        entry.count_shown = _number(entry.count)
+    manual_current = next((entry for entry in manual_history if entry.superseded_at is None), None)
+    # A posted form is shown again with its errors; a blank one only where an entry is possible.
+    if not can_manage:
+        manual_form = None
+    elif manual_form is None and _takes_manual_attendance(occurrence, counts):
+        initial = {"count": manual_current.count, "audience": manual_current.audience} if manual_current else {}
+        manual_form = ManualAttendanceForm(initial=initial)
+
     filters = {key: value for key, value in (("q", query), ("status", status)) if value}
+    return {
+        "occurrence": occurrence,
+        "programme": occurrence.programme,
+        "venue": venue,
+        "counts": counts,
+        "page": page,
+        "rows": rows,
+        "query": query,
+        "status": status,
+        "statuses": Registration.Status.choices,
+        "pagination_query": urlencode(filters) + "&" if filters else "",
+        "can_door": user_can(user, DOOR, venue),
+        "can_manage": can_manage,
+        "can_see_phones": can_see_phones,
+        "manual_form": manual_form,
+        "manual_current": manual_current,
+        "manual_history": [entry for entry in manual_history if entry is not manual_current],
+    }
+
+
+# -- attendance entered by hand -------------------------------------------------------
+
+
+def _number(value: int) -> str:
+    """A whole number with the locale's digit grouping (15.000 in Vietnamese)."""
+    return numberformat.format(
+        value, formats.get_format("DECIMAL_SEPARATOR"), grouping=3,
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"), force_grouping=True,
+    )
+
+
+def _takes_manual_attendance(occurrence: Occurrence, counts: dict, now=None) -> bool:
+    """Whether the page offers the hand-entry form: a date that started, is not
+    cancelled and has no admitted scan (the service decides in the end)."""
+    now = now or timezone.now()
+    return occurrence.start <= now and not occurrence.cancelled and not counts["checked_in"]
+
+
+@staff_required
+def manual_attendance(request, pk):
+    """POST: a manager enters (or corrects) how many people came to a date whose
+    tickets were not scanned. Errors are shown on the registrations page."""
+    occurrence = _occurrence(request, pk, MANAGE)
+    if request.method != "POST":
+        return redirect(_list_url(occurrence) + "#attendance-by-hand")
+    form = ManualAttendanceForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = services.manual_attendance_enter(
+                occurrence_id=occurrence.pk, user=request.user, **form.service_kwargs()
+            )
+        except ManualAttendanceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Attendance entered by hand: %(count)s visitor.",
+                    "Attendance entered by hand: %(count)s visitors.",
+                    entry.count,
+                )
+                % {"count": _number(entry.count)},
+            )
+            return redirect(_list_url(occurrence) + "#attendance-by-hand")
     return render(
-        request,
-        "staff/attendance/registration_list.html",
-        {
-            "occurrence": occurrence,
-            "programme": occurrence.programme,
-            "venue": venue,
-            "counts": selectors.occurrence_counts(occurrence=occurrence),
-            "page": page,
-            "rows": rows,
-            "query": query,
-            "status": status,
-            "statuses": Registration.Status.choices,
-            "pagination_query": urlencode(filters) + "&" if filters else "",
-            "can_door": user_can(user, DOOR, venue),
-            "can_manage": user_can(user, MANAGE, venue),
-            "can_see_phones": can_see_phones,
-        },
+        request, "staff/attendance/registration_list.html", _list_context(request, occurrence, manual_form=form)
     )
 
 

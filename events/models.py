@@ -210,6 +210,9 @@ class Occurrence(models.Model):
     seats_taken = models.PositiveIntegerField(default=0)
     # end - start > MULTI_DAY; written with start and end (events.services).
     spans_days = models.BooleanField(default=False, db_default=False, editable=False)
+    # Its visits were entered by hand (attendance.ManualAttendance): from then on
+    # that count is the date's visits and ticket scans no longer add to them.
+    counted_by_hand = models.BooleanField(default=False, db_default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OccurrenceQuerySet.as_manager()

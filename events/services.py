@@ -406,6 +406,7 @@ def occurrence_move(*, occurrence: Occurrence, start: dt.datetime, end: dt.datet
     ):
         raise ProgrammeError("collides", _("Another date of this programme starts then."), field="start")
     _scheduler_occurrence(occurrence).move(start, end)
+    _move_hand_count(occurrence, start)
     occurrence.start, occurrence.end = start, end
     occurrence.spans_days = spans_days(start, end)
     occurrence.save(update_fields=["start", "end", "spans_days", "updated_at"])
@@ -414,6 +415,20 @@ def occurrence_move(*, occurrence: Occurrence, start: dt.datetime, end: dt.datet
 
     occurrence_change_notify(occurrence=occurrence, change="moved")
     return occurrence
+
+
+def _move_hand_count(occurrence: Occurrence, start: dt.datetime) -> None:
+    """Visits entered by hand count on the day the date starts: they move with it."""
+    from attendance.models import ManualAttendance
+    from attendance.totals import local_day, visits_add
+
+    entry = ManualAttendance.objects.filter(occurrence=occurrence, superseded_at__isnull=True).first()
+    old_day, new_day = local_day(occurrence.start), local_day(start)
+    if entry is None or not entry.count or old_day == new_day:
+        return
+    common = {"venue_id": occurrence.venue_id, "occurrence": occurrence, "audience": entry.audience}
+    visits_add(day=old_day, manual=-entry.count, **common)
+    visits_add(day=new_day, manual=entry.count, **common)
 
 
 def occurrence_set_capacity(*, occurrence: Occurrence, capacity: int | None) -> Occurrence:

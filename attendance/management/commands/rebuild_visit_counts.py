@@ -1,4 +1,4 @@
-"""Recount visit totals from raw rows (check-ins, walk-ins, attendance entered
+"""Recount visit totals (by day and by month) from raw rows (check-ins, walk-ins, attendance entered
 by hand) and report every difference from the kept totals.
 
     manage.py rebuild_visit_counts            # report and repair
@@ -24,10 +24,14 @@ class Command(BaseCommand):
     def handle(self, *args, check=False, limit=50, **options):
         found = totals.differences() if check else totals.rebuild()
         for difference in found[:limit]:
-            venue_id, day, occurrence_id, audience = difference.key
+            if difference.level == "day":
+                venue_id, day, occurrence_id, audience = difference.key
+                where = f"venue {venue_id} {day:%d/%m/%Y} date {occurrence_id or '-'} audience {audience or '-'}"
+            else:
+                venue_id, month, category, audience = difference.key
+                where = f"venue {venue_id} month {month:%m/%Y} category {category or '-'} audience {audience or '-'}"
             self.stdout.write(
-                f"venue {venue_id} {day:%d/%m/%Y} date {occurrence_id or '-'} audience {audience or '-'}: "
-                f"kept (checked in, walk-ins, manual) {difference.kept} → recounted {difference.recounted}"
+                f"{where}: kept (checked in, walk-ins, manual) {difference.kept} → recounted {difference.recounted}"
             )
         if len(found) > limit:
             self.stdout.write(f"… and {len(found) - limit} more.")
