@@ -27,6 +27,7 @@ class Message(models.Model):
         OCCURRENCE_CANCELLED = "occurrence_cancelled", _("Date cancelled by the venue")
         OCCURRENCE_MOVED = "occurrence_moved", _("Date moved by the venue")
         STAFF = "staff", _("Message from staff")
+        REPORT_DUE = "report_due", _("Annual report due")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -9,6 +9,7 @@ indicators no event system measures are entered by officers (`ManualValue`).
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -144,6 +145,11 @@ class ManualValue(models.Model):
         return f"{self.value} · {self.target}"
 
 
+def private_storage():
+    """Where report files are kept: outside MEDIA_ROOT, so only access-checked views serve them."""
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT)
+
+
 class ReportRun(models.Model):
     """One build of the annual report for a unit and year, made by a Celery task;
     the page polls its progress and offers the files when done."""
@@ -159,8 +165,8 @@ class ReportRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     steps_done = models.PositiveIntegerField(default=0)
     steps_total = models.PositiveIntegerField(default=0)
-    xlsx = models.FileField(upload_to="reports/%Y/", blank=True)
-    csv = models.FileField(upload_to="reports/%Y/", blank=True)
+    xlsx = models.FileField(upload_to="reports/%Y/", storage=private_storage, blank=True)
+    csv = models.FileField(upload_to="reports/%Y/", storage=private_storage, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
