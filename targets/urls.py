@@ -2,8 +2,13 @@
 
 from django.urls import include, path
 
+from targets import views
+
 app_name = "targets"
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("venue/<slug:slug>/", views.venue_dashboard, name="venue_dashboard"),
+    path("unit/<str:code>/", views.unit_dashboard, name="unit_dashboard"),
     path("reports/", include("targets.urls_reports")),
 ]

@@ -1,0 +1,803 @@
+"""What the staff dashboards show, computed from kept totals.
+
+Reads `attendance.VisitCount` (visits by venue, day, date and audience),
+`events.Occurrence` (seats taken) and `targets.indicators` (targets and their
+results); never raw check-in rows. Every query is an aggregate grouped by
+venue and/or month, so a page costs a fixed number of queries whatever the
+number of venues in the unit.
+
+Forecast to 31/12 (current year only):
+- *same period last year* when the venue recorded visits from January of the
+  previous year on: this year so far × (last year's total ÷ last year's visits
+  up to the same day). This follows the venue's own seasons (Tết, school holidays).
+- otherwise *linear*: visits so far ÷ days elapsed × days in the year.
+The forecast against the target is on track at ≥ 100 %, at risk at ≥ 85 %,
+behind below that: the pace thresholds of `targets.indicators`, so the venue page
+and the unit page speak alike.
+"""
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Count, F, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import formats, numberformat, timezone
+from django.utils.dates import MONTHS
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from attendance.models import VisitCount, WalkIn
+from common.timeutil import local_datetime
+from events.models import Audience, Occurrence, Programme
+from targets import indicators
+from targets.indicators import Status
+from targets.models import Indicator, Target
+from venues.models import AdminUnit, Venue
+from venues.selectors import venues_in_unit_q
+
+# Forecast ÷ target at or above which the year is on track / at risk; below: behind.
+ON_TRACK_RATIO = float(indicators.PACE_ON_TRACK)
+AT_RISK_RATIO = float(indicators.PACE_AT_RISK)
+TOP_PROGRAMMES = 10
+# A unit's dashboard reads hundreds of thousands of daily totals: it is kept this long
+# (seconds) for the current year, longer for a finished one, and says how old it is.
+UNIT_CACHE_SECONDS = 300
+UNIT_CACHE_SECONDS_PAST = 6 * 3600
+# Audience key for visits whose audience nobody recorded.
+NOT_RECORDED = ""
+
+VISITS = F("checked_in") + F("walk_ins") + F("manual")
+
+STATUS_LABELS = {
+    Status.MET: _("Met"),
+    Status.NOT_MET: _("Not met"),
+    Status.ON_TRACK: _("On track"),
+    Status.AT_RISK: _("At risk"),
+    Status.BEHIND: _("Behind"),
+    Status.NO_DATA: _("No data"),
+}
+STATUS_CLASSES = {
+    Status.MET: "ok",
+    Status.ON_TRACK: "ok",
+    Status.AT_RISK: "warn",
+    Status.NOT_MET: "bad",
+    Status.BEHIND: "bad",
+    Status.NO_DATA: "",
+}
+
+
+# -- formatting (the site's locale, with digit grouping: 15.000 in Vietnamese) ----------
+
+
+def fmt_number(value, decimals: int = 0) -> str:
+    if value is None:
+        return "—"
+    return numberformat.format(
+        round(float(value), decimals) if decimals else int(round(float(value))),
+        formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=decimals or None,
+        grouping=3,
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
+
+
+def fmt_percent(value, decimals: int = 0) -> str:
+    return "—" if value is None else f"{fmt_number(value, decimals)} %"
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUS_LABELS.get(status, "")) if status else ""
+
+
+# -- years and days ------------------------------------------------------------------
+
+
+def year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    """1 January of `year` and of the next year (half-open)."""
+    return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+
+
+def days_in_year(year: int) -> int:
+    start, end = year_bounds(year)
+    return (end - start).days
+
+
+def same_day_in(year: int, day: dt.date) -> dt.date:
+    """`day` moved to `year` (29/2 becomes 28/2)."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
+
+
+def month_label(month: int) -> str:
+    return str(MONTHS[month])
+
+
+# -- visits targets of many venues at once ------------------------------------------------
+
+_UNIT_LEVEL_RANK = {AdminUnit.Level.COMMUNE: 0, AdminUnit.Level.GROUP: 1, AdminUnit.Level.PROVINCE: 2}
+
+
+def visits_targets_for_venues(venues, year: int) -> dict[int, Target]:
+    """The visits target applying to each venue, in three queries for any number of venues.
+
+    The same choice as `indicators.venue_visits_target` (which costs two queries a
+    venue): the venue's own target (the latest), else the per-venue target of the
+    smallest set containing it (commune, group, province; one naming both kind and
+    tier first; the latest).
+    """
+    venues = list(venues)
+    if not venues:
+        return {}
+    units = {v.admin_unit_id for v in venues}
+    parents = {v.admin_unit.parent_id for v in venues if v.admin_unit.parent_id}
+    groups = defaultdict(set)  # commune id -> ids of the reporting groups listing it
+    for group_id, commune_id in AdminUnit.members.through.objects.filter(to_adminunit_id__in=units).values_list(
+        "from_adminunit_id", "to_adminunit_id"
+    ):
+        groups[commune_id].add(group_id)
+    all_groups = set().union(*groups.values()) if groups else set()
+    candidates = Target.objects.filter(year=year, indicator=Indicator.VISITS).filter(
+        Q(venue_id__in=[v.pk for v in venues])
+        | Q(venue__isnull=True, per_venue=True, admin_unit_id__in=units | parents | all_groups)
+    ).select_related("admin_unit")
+    own: dict[int, Target] = {}
+    sets: list[Target] = []
+    for target in candidates.order_by("-pk"):
+        if target.venue_id:
+            own.setdefault(target.venue_id, target)
+        else:
+            sets.append(target)
+    found: dict[int, Target] = {}
+    for venue in venues:
+        if venue.pk in own:
+            found[venue.pk] = own[venue.pk]
+            continue
+        scope = {venue.admin_unit_id, venue.admin_unit.parent_id} | groups.get(venue.admin_unit_id, set())
+        best, best_key = None, None
+        for target in sets:
+            if target.admin_unit_id not in scope:
+                continue
+            if target.venue_kind and target.venue_kind != venue.kind:
+                continue
+            if target.venue_tier and target.venue_tier != venue.tier:
+                continue
+            key = (
+                _UNIT_LEVEL_RANK.get(target.admin_unit.level, 3),
+                not (target.venue_kind and target.venue_tier),
+                -target.pk,
+            )
+            if best_key is None or key < best_key:
+                best, best_key = target, key
+        if best is not None:
+            found[venue.pk] = best
+    return found
+
+
+# -- forecast ------------------------------------------------------------------------
+
+
+@dataclass
+class Forecast:
+    value: int | None  # visits expected by 31/12 (the final count for a finished year)
+    method: str  # "previous_year", "linear", "actual" or "" (year not started)
+    status: str | None  # a Status, or None without a target
+    ratio: float | None  # forecast ÷ target
+    needed: int | None  # visits still needed to reach the target
+    needed_per_week: int | None
+    remaining_days: int
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
+
+    @property
+    def status_class(self) -> str:
+        return STATUS_CLASSES.get(self.status, "")
+
+    @property
+    def value_display(self) -> str:
+        return fmt_number(self.value)
+
+    @property
+    def ratio_display(self) -> str:
+        return fmt_percent(100 * self.ratio if self.ratio is not None else None)
+
+    @property
+    def needed_display(self) -> str:
+        return fmt_number(self.needed)
+
+    @property
+    def needed_per_week_display(self) -> str:
+        return fmt_number(self.needed_per_week)
+
+    @property
+    def remaining_weeks_display(self) -> str:
+        return fmt_number(self.remaining_days / 7, 1)
+
+
+def classify(ratio: float) -> str:
+    if ratio >= ON_TRACK_RATIO:
+        return Status.ON_TRACK
+    if ratio >= AT_RISK_RATIO:
+        return Status.AT_RISK
+    return Status.BEHIND
+
+
+def forecast_year(
+    *,
+    year: int,
+    today: dt.date,
+    so_far: int,
+    target: Decimal | int | None,
+    previous_total: int = 0,
+    previous_to_date: int = 0,
+    previous_from_january: bool = False,
+) -> Forecast:
+    """Visits expected by 31/12 and the status against `target` (see the module docstring)."""
+    start, end = year_bounds(year)
+    target_value = float(target) if target is not None else None
+    if today < start:
+        return Forecast(None, "", Status.NO_DATA if target_value else None, None, None, None, days_in_year(year))
+    if today >= end:
+        # The year is over: the count is final.
+        status = None
+        if target_value:
+            status = Status.MET if so_far >= target_value else Status.NOT_MET
+        ratio = so_far / target_value if target_value else None
+        needed = max(math.ceil(target_value - so_far), 0) if target_value else None
+        return Forecast(so_far, "actual", status, ratio, needed, None, 0)
+    elapsed = (today - start).days + 1  # today's visits are already counted
+    remaining = days_in_year(year) - elapsed
+    if previous_from_january and previous_to_date > 0 and previous_total > 0:
+        value, method = so_far * previous_total / previous_to_date, "previous_year"
+    else:
+        value, method = so_far * days_in_year(year) / elapsed, "linear"
+    value = int(round(value))
+    if not target_value:
+        return Forecast(value, method, None, None, None, None, remaining)
+    ratio = value / target_value
+    needed = max(math.ceil(target_value - so_far), 0)
+    per_week = math.ceil(needed / (remaining / 7)) if remaining > 0 else None
+    if remaining > 0 and remaining < 7:
+        per_week = needed  # less than a week left: all of it this week
+    return Forecast(value, method, classify(ratio), ratio, needed, per_week, remaining)
+
+
+# -- venue dashboard -----------------------------------------------------------------
+
+
+@dataclass
+class MonthRow:
+    month: int
+    visits: int
+    pace: float | None  # the target spread over the year by days
+    cumulative: int
+    cumulative_pace: float | None
+    previous: int  # same month of the previous year
+
+    @property
+    def label(self) -> str:
+        return month_label(self.month)
+
+    @property
+    def visits_display(self) -> str:
+        return fmt_number(self.visits)
+
+    @property
+    def pace_display(self) -> str:
+        return fmt_number(self.pace)
+
+    @property
+    def cumulative_display(self) -> str:
+        return fmt_number(self.cumulative)
+
+    @property
+    def cumulative_pace_display(self) -> str:
+        return fmt_number(self.cumulative_pace)
+
+    @property
+    def previous_display(self) -> str:
+        return fmt_number(self.previous)
+
+
+@dataclass
+class VenueDashboard:
+    venue: Venue
+    year: int
+    today: dt.date
+    target: Target | None
+    visits: int
+    previous_visits: int
+    months: list[MonthRow]
+    forecast: Forecast
+    no_show: dict
+    programmes: list[dict]
+    audiences: list[dict] = field(default_factory=list)
+    audience_unrecorded_walkins: int = 0
+    audience_unrecorded_tickets: int = 0
+
+    @property
+    def target_value(self) -> Decimal | None:
+        return self.target.value if self.target else None
+
+    @property
+    def progress_percent(self) -> float | None:
+        if not self.target or not self.target.value:
+            return None
+        return 100 * self.visits / float(self.target.value)
+
+    @property
+    def progress_bar_value(self) -> int:
+        return min(int(self.progress_percent or 0), 100)
+
+    @property
+    def progress_display(self) -> str:
+        return fmt_percent(self.progress_percent, 1)
+
+    @property
+    def visits_display(self) -> str:
+        return fmt_number(self.visits)
+
+    @property
+    def previous_visits_display(self) -> str:
+        return fmt_number(self.previous_visits)
+
+    @property
+    def target_display(self) -> str:
+        if not self.target:
+            return "—"
+        return value_display(self.target.indicator, self.target.value, self.target.value_max)
+
+    @property
+    def is_current(self) -> bool:
+        return self.year == self.today.year
+
+    @property
+    def chart(self) -> dict:
+        """Data for static/targets/charts.js (passed through json_script)."""
+        datasets = [{"type": "bar", "label": str(_("Visits")), "data": [m.visits for m in self.months]}]
+        if self.target:
+            datasets.append(
+                {"type": "line", "label": str(_("Target pace")), "data": [round(m.pace or 0) for m in self.months]}
+            )
+        if self.previous_visits:
+            datasets.append(
+                {"type": "line", "label": str(_("Previous year")), "data": [m.previous for m in self.months],
+                 "dashed": True}
+            )
+        return {"labels": [m.label for m in self.months], "datasets": datasets}
+
+
+def _monthly(venue_ids, year: int, today: dt.date, *, by_venue: bool = False, previous: bool = True):
+    """Visits per (venue,) year and month over `year` (and the year before, with
+    `previous`), plus the previous year's visits up to the same day, in one grouped query."""
+    start = dt.date(year - 1 if previous else year, 1, 1)
+    _, end = year_bounds(year)
+    previous_day = same_day_in(year - 1, min(today, dt.date(year, 12, 31)))
+    # Grouping on the truncated date, not on EXTRACT(YEAR/MONTH): PostgreSQL's EXTRACT
+    # returns numeric, which is much slower to group by than a date.
+    keys = ["venue_id", "month"] if by_venue else ["month"]
+    rows = (
+        VisitCount.objects.filter(venue_id__in=venue_ids, day__gte=start, day__lt=end)
+        .annotate(month=TruncMonth("day"))
+        .values(*keys)
+        .annotate(visits=Sum(VISITS), to_date=Sum(VISITS, filter=Q(day__lte=previous_day)))
+        .order_by()
+    )
+    for row in rows:
+        row["y"], row["m"] = row["month"].year, row["month"].month
+        yield row
+
+
+def venue_dashboard(venue: Venue, year: int, *, today: dt.date) -> VenueDashboard:
+    """Everything the venue dashboard shows, in a fixed number of queries."""
+    target = indicators.venue_visits_target(venue, year)
+    start, end = year_bounds(year)
+
+    this_year = defaultdict(int)
+    last_year = defaultdict(int)
+    previous_to_date = 0
+    for row in _monthly([venue.pk], year, today):
+        if row["y"] == year:
+            this_year[row["m"]] += row["visits"] or 0
+        else:
+            last_year[row["m"]] += row["visits"] or 0
+            previous_to_date += row["to_date"] or 0
+    visits = sum(this_year.values())
+    previous_visits = sum(last_year.values())
+
+    target_value = float(target.value) if target else None
+    months, cumulative, cumulative_pace = [], 0, 0.0
+    for month in range(1, 13):
+        month_days = ((dt.date(year + (month == 12), month % 12 + 1, 1)) - dt.date(year, month, 1)).days
+        pace = target_value * month_days / days_in_year(year) if target_value else None
+        cumulative += this_year[month]
+        cumulative_pace += pace or 0
+        months.append(
+            MonthRow(month, this_year[month], pace, cumulative, cumulative_pace if pace is not None else None,
+                     last_year[month])
+        )
+
+    forecast = forecast_year(
+        year=year, today=today, so_far=visits, target=target.value if target else None,
+        previous_total=previous_visits, previous_to_date=previous_to_date,
+        previous_from_january=last_year[1] > 0,
+    )
+    return VenueDashboard(
+        venue=venue, year=year, today=today, target=target, visits=visits, previous_visits=previous_visits,
+        months=months, forecast=forecast, no_show=no_show(venue, year, today=today),
+        programmes=top_programmes(venue, start, end, total=visits),
+        **_audiences_into({}, venue, start, end, total=visits),
+    )
+
+
+def no_show(venue: Venue, year: int, *, today: dt.date) -> dict:
+    """Seats taken on the year's past, not cancelled dates against the tickets checked in
+    for those dates (walk-ins and hand-entered attendance are not tickets)."""
+    start, end = year_bounds(year)
+    now = local_datetime(today, dt.time(0, 0)) if today < end else local_datetime(end, dt.time(0, 0))
+    past = Occurrence.objects.filter(
+        venue=venue, cancelled=False, start__gte=local_datetime(start, dt.time(0, 0)),
+        start__lt=local_datetime(end, dt.time(0, 0)), end__lt=now, seats_taken__gt=0,
+    )
+    seats = past.aggregate(seats=Sum("seats_taken"), dates=Count("pk"))
+    checked_in = (
+        VisitCount.objects.filter(occurrence__in=past.values("pk")).aggregate(n=Sum("checked_in"))["n"] or 0
+    )
+    taken = seats["seats"] or 0
+    rate = max(0.0, 100 * (taken - checked_in) / taken) if taken else None
+    return {
+        "dates": seats["dates"] or 0, "seats": taken, "checked_in": checked_in, "rate": rate,
+        "dates_display": fmt_number(seats["dates"] or 0), "seats_display": fmt_number(taken),
+        "checked_in_display": fmt_number(checked_in), "rate_display": fmt_percent(rate, 1),
+    }
+
+
+def top_programmes(venue: Venue, start: dt.date, end: dt.date, *, total: int) -> list[dict]:
+    rows = list(
+        VisitCount.objects.filter(venue=venue, day__gte=start, day__lt=end, programme__isnull=False)
+        .values("programme_id")
+        .annotate(visits=Sum(VISITS))
+        .filter(visits__gt=0)
+        .order_by("-visits", "programme_id")[:TOP_PROGRAMMES]
+    )
+    programmes = Programme.objects.select_related("event").in_bulk([r["programme_id"] for r in rows])
+    return [
+        {
+            "programme": programmes[r["programme_id"]],
+            "visits": r["visits"],
+            "visits_display": fmt_number(r["visits"]),
+            "share_display": fmt_percent(100 * r["visits"] / total if total else None, 1),
+        }
+        for r in rows
+        if r["programme_id"] in programmes
+    ]
+
+
+def _audience_labels() -> dict[str, str]:
+    labels = {code: str(label) for code, label in Audience.Code.choices}
+    for code, label in WalkIn.Audience.choices:
+        labels.setdefault(code, str(label))
+    return labels
+
+
+def _audiences_into(context: dict, venue: Venue, start: dt.date, end: dt.date, *, total: int) -> dict:
+    """Visits by audience.
+
+    Walk-ins and hand-entered attendance carry the audience the door chose (or none).
+    A ticket records no audience, so checked-in visits count for the programme's
+    audience when the programme has exactly one; otherwise they are "not recorded".
+    """
+    rows = list(
+        VisitCount.objects.filter(venue=venue, day__gte=start, day__lt=end)
+        .values("audience", "programme_id")
+        .annotate(tickets=Sum("checked_in"), other=Sum(F("walk_ins") + F("manual")))
+        .order_by()
+    )
+    ticket_programmes = {r["programme_id"] for r in rows if not r["audience"] and r["programme_id"] and r["tickets"]}
+    single = {}
+    if ticket_programmes:
+        single = {
+            r["programme_id"]: r["code"]
+            for r in Programme.audiences.through.objects.filter(programme_id__in=ticket_programmes)
+            .values("programme_id")
+            .annotate(n=Count("audience_id"), code=Min("audience_id"))
+            .filter(n=1)
+        }
+    by_audience = defaultdict(int)
+    unrecorded_walkins = unrecorded_tickets = 0
+    for r in rows:
+        tickets, other = r["tickets"] or 0, r["other"] or 0
+        if r["audience"]:
+            by_audience[r["audience"]] += tickets + other
+            continue
+        unrecorded_walkins += other
+        code = single.get(r["programme_id"])
+        if code:
+            by_audience[code] += tickets
+        else:
+            unrecorded_tickets += tickets
+    labels = _audience_labels()
+    def row(code, label, n):
+        return {"code": code, "label": label, "visits": n, "visits_display": fmt_number(n),
+                "share_display": fmt_percent(100 * n / total if total else None, 1)}
+
+    audiences = [
+        row(code, labels.get(code, code), n)
+        for code, n in sorted(by_audience.items(), key=lambda item: (-item[1], item[0]))
+        if n
+    ]
+    unrecorded = unrecorded_walkins + unrecorded_tickets
+    if unrecorded:
+        audiences.append(row(NOT_RECORDED, str(_("Not recorded")), unrecorded))
+    context.update(
+        audiences=audiences, audience_unrecorded_walkins=unrecorded_walkins,
+        audience_unrecorded_tickets=unrecorded_tickets,
+    )
+    return context
+
+
+# -- unit dashboard ------------------------------------------------------------------
+
+
+@dataclass
+class VenueRow:
+    venue: Venue
+    visits: int
+    previous: int
+    target: Target | None
+
+    @property
+    def percent(self) -> float | None:
+        if not self.target or not self.target.value:
+            return None
+        return 100 * self.visits / float(self.target.value)
+
+    @property
+    def percent_display(self) -> str:
+        return fmt_percent(self.percent, 1)
+
+    @property
+    def visits_display(self) -> str:
+        return fmt_number(self.visits)
+
+    @property
+    def previous_display(self) -> str:
+        return fmt_number(self.previous)
+
+    @property
+    def target_display(self) -> str:
+        if not self.target:
+            return "—"
+        return value_display(self.target.indicator, self.target.value, self.target.value_max)
+
+
+@dataclass
+class ResultRow:
+    result: object  # indicators.Result
+    previous: object | None  # the previous year's Result for the same indicator and scope
+
+    @property
+    def target(self) -> Target:
+        return self.result.target
+
+    @property
+    def label(self) -> str:
+        target = self.target
+        if target.indicator == Indicator.MANUAL and target.label:
+            return target.label
+        text = str(target.get_indicator_display())
+        if target.category:
+            text = f"{text}: {target.get_category_display()}"
+        return text
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.result.status)
+
+    @property
+    def status_class(self) -> str:
+        return STATUS_CLASSES.get(self.result.status, "")
+
+    @property
+    def target_display(self) -> str:
+        return value_display(self.target.indicator, self.target.value, self.target.value_max)
+
+    @property
+    def value_display(self) -> str:
+        return _result_display(self.result)
+
+    @property
+    def count_display(self) -> str:
+        """"3 / 6 venues" for shares and per-venue targets."""
+        detail = self.result.detail
+        if "numerator" in detail and detail.get("denominator"):
+            return str(_("%(part)s / %(whole)s venues") % {
+                "part": fmt_number(detail["numerator"]), "whole": fmt_number(detail["denominator"]),
+            })
+        return ""
+
+    @property
+    def previous_display(self) -> str:
+        return _result_display(self.previous) if self.previous else "—"
+
+
+def _result_display(result) -> str:
+    if result.value is None:
+        return "—"
+    if result.is_percent:
+        return fmt_percent(result.value, 1 if Decimal(result.value) % 1 else 0)
+    return fmt_number(result.value)
+
+
+def value_display(indicator: str, value, value_max=None) -> str:
+    percent = indicator in {Indicator.VISITS_GROWTH, Indicator.LIFELONG_LEARNING_SHARE, Indicator.DIGITAL_SHARE}
+    decimals = 1 if percent and value is not None and Decimal(value) % 1 else 0
+    show = fmt_percent if percent else fmt_number
+    if value_max is not None and value_max != value:
+        return f"{fmt_number(value, decimals)}–{show(value_max, decimals)}"
+    return show(value, decimals)
+
+
+@dataclass
+class ResultGroup:
+    label: str
+    rows: list[ResultRow] = field(default_factory=list)
+
+
+@dataclass
+class UnitDashboard:
+    unit: AdminUnit
+    year: int
+    today: dt.date
+    compare: bool
+    groups: list[ResultGroup]
+    venues: list[VenueRow]
+    months: list[dict]
+    visits: int
+    previous_visits: int
+    computed_at: dt.datetime | None = None
+
+    @property
+    def growth(self) -> float | None:
+        if not self.previous_visits:
+            return None
+        return 100 * (self.visits - self.previous_visits) / self.previous_visits
+
+    @property
+    def growth_display(self) -> str:
+        growth = self.growth
+        return "—" if growth is None else ("+" if growth > 0 else "") + fmt_percent(growth, 1)
+
+    @property
+    def visits_display(self) -> str:
+        return fmt_number(self.visits)
+
+    @property
+    def previous_visits_display(self) -> str:
+        return fmt_number(self.previous_visits)
+
+    @property
+    def chart(self) -> dict:
+        datasets = [{"type": "bar", "label": str(self.year), "data": [m["visits"] for m in self.months]}]
+        if self.compare:
+            datasets.append(
+                {"type": "line", "label": str(self.year - 1), "data": [m["previous"] for m in self.months],
+                 "dashed": True}
+            )
+        return {"labels": [m["label"] for m in self.months], "datasets": datasets}
+
+
+def _result_key(target: Target) -> tuple:
+    return (
+        target.indicator, target.venue_id, target.admin_unit_id, target.venue_kind, target.venue_tier,
+        target.per_venue, target.category, target.label,
+    )
+
+
+def _previous_results(unit: AdminUnit, results, *, today: dt.date) -> dict[tuple, object]:
+    """The previous year's result of each indicator shown: that year's target with the same
+    scope when there was one, else the same target measured over the previous year."""
+    if not results:
+        return {}
+    year = results[0].target.year - 1
+    found = {_result_key(r.target): r for r in indicators.unit_results(unit, year, today=today)}
+    for result in results:
+        target = result.target
+        key = _result_key(target)
+        if key in found or target.indicator == Indicator.MANUAL:
+            continue  # a hand-entered value belongs to its own year's target
+        if target.indicator == Indicator.ACTIVITIES and target.commemorative_days.all():
+            continue  # its days are a relation of the saved target: not measurable on a copy
+        copy = Target(
+            venue=target.venue, admin_unit=target.admin_unit, venue_kind=target.venue_kind,
+            venue_tier=target.venue_tier, year=year, indicator=target.indicator, value=target.value,
+            value_max=target.value_max, per_venue=target.per_venue, category=target.category, label=target.label,
+        )
+        within = unit if unit.level == AdminUnit.Level.COMMUNE and target.admin_unit_id not in (None, unit.pk) else None
+        found[key] = indicators.evaluate(copy, today=today, within=within)
+    return found
+
+
+def _group_results(results, previous: dict[tuple, object]) -> list[ResultGroup]:
+    tier_order = {code: i for i, (code, _label) in enumerate(Venue.Tier.choices)}
+    groups: dict[tuple, ResultGroup] = {}
+    for result in results:
+        target = result.target
+        if target.venue_id:
+            key, label = (2, 0), str(_("Single venues"))
+        elif target.venue_tier:
+            key, label = (1, tier_order.get(target.venue_tier, 99)), str(target.get_venue_tier_display())
+        else:
+            key, label = (0, 0), str(_("All tiers"))
+        group = groups.setdefault(key, ResultGroup(label))
+        group.rows.append(ResultRow(result, previous.get(_result_key(target))))
+    return [groups[k] for k in sorted(groups)]
+
+
+def unit_venues(unit: AdminUnit):
+    return Venue.objects.filter(venues_in_unit_q(unit)).select_related("admin_unit").distinct().order_by("name")
+
+
+def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool = False) -> UnitDashboard:
+    """Everything the unit dashboard shows. The number of queries does not grow with
+    the number of venues: one grouped query for visits by venue and month, three for
+    the venues' targets, plus what `unit_results` costs."""
+    venues = list(unit_venues(unit))
+    ids = [v.pk for v in venues]
+    this_year = defaultdict(int)  # venue -> visits
+    last_year = defaultdict(int)
+    month_this = defaultdict(int)
+    month_last = defaultdict(int)
+    if ids:
+        for row in _monthly(ids, year, today, by_venue=True, previous=compare):
+            n = row["visits"] or 0
+            if row["y"] == year:
+                this_year[row["venue_id"]] += n
+                month_this[row["m"]] += n
+            else:
+                last_year[row["venue_id"]] += n
+                month_last[row["m"]] += n
+    targets = visits_targets_for_venues(venues, year)
+    rows = [
+        VenueRow(v, this_year[v.pk], last_year[v.pk], targets.get(v.pk))
+        for v in venues
+        if v.is_active or this_year[v.pk] or last_year[v.pk]
+    ]
+    rows.sort(key=lambda r: (-r.visits, r.venue.name))
+
+    results = indicators.unit_results(unit, year, today=today)
+    previous = _previous_results(unit, results, today=today) if compare else {}
+    groups = _group_results(results, previous)
+
+    months = []
+    for m in range(1, 13):
+        change = (100 * (month_this[m] - month_last[m]) / month_last[m]) if month_last[m] else None
+        months.append({
+            "month": m, "label": month_label(m), "visits": month_this[m], "previous": month_last[m],
+            "visits_display": fmt_number(month_this[m]), "previous_display": fmt_number(month_last[m]),
+            "change_display": "—" if change is None else ("+" if change > 0 else "") + fmt_percent(change, 1),
+        })
+    return UnitDashboard(
+        unit=unit, year=year, today=today, compare=compare, groups=groups, venues=rows, months=months,
+        visits=sum(month_this.values()), previous_visits=sum(month_last.values()), computed_at=timezone.now(),
+    )
+
+
+def unit_dashboard_cached(unit: AdminUnit, year: int, *, today: dt.date, compare: bool = False) -> UnitDashboard:
+    """`unit_dashboard`, kept in the cache for a few minutes (see UNIT_CACHE_SECONDS).
+
+    Labels are translated when computed, so the language is part of the key."""
+    key = f"targets:unit-dashboard:1:{unit.pk}:{year}:{int(compare)}:{today.isoformat()}:{get_language()}"
+    data = cache.get(key)
+    if data is None:
+        data = unit_dashboard(unit, year, today=today, compare=compare)
+        cache.set(key, data, UNIT_CACHE_SECONDS_PAST if year < today.year else UNIT_CACHE_SECONDS)
+    return data
