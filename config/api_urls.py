@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from attendance import api as door
 from events.api import PublicOccurrenceViewSet, StaffProgrammeViewSet
+from targets import api as targets
 from venues.api import VenueViewSet
 
 router = DefaultRouter()
@@ -17,4 +18,6 @@ urlpatterns = router.urls + [
     path("door/walkins/undo", door.DoorWalkInUndoView.as_view(), name="door-walkins-undo"),
     path("door/sync", door.DoorSyncView.as_view(), name="door-sync"),
     path("door/today", door.DoorTodayView.as_view(), name="door-today"),
+    path("targets/totals", targets.VisitTotalsView.as_view(), name="targets-totals"),
+    path("targets/progress", targets.IndicatorProgressView.as_view(), name="targets-progress"),
 ]

@@ -22,4 +22,11 @@ PERIODIC_TASKS = {
         "task": "notifications.outbox_sweep_task",
         "crontab": {"minute": "*/2"},
     },
+    # Daily in November and December: the reminder of 1/11 (and of 1/12 for units
+    # without a built report) goes once per officer; a day the scheduler missed is
+    # caught up the next day (targets.report.reminder_date).
+    "Remind officers that the annual report is due before 10/12": {
+        "task": "targets.report_reminders_task",
+        "crontab": {"minute": "0", "hour": "8", "month_of_year": "11,12"},
+    },
 }
