@@ -65,6 +65,9 @@ DB_PREFIX = "bench_rem_"
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-reminders-auth-token"
 SENDER = "+15005550006"
+# What the workers get when --db-reuse-max is 0: config.settings' default (the
+# bench removes $CELERY_DB_REUSE_MAX from their environment).
+_SETTINGS_REUSE = "config.settings default (1000)"
 
 TITLES = [
     "Câu lạc bộ Đọc sách cuối tuần", "Triển lãm Cổ vật Hưng Yên", "Lớp kỹ năng số cho người cao tuổi",
@@ -89,7 +92,8 @@ def parse_args(argv=None):
     parser.add_argument("--chunk", type=int, default=0,
                         help="reminders recorded per dispatcher run (default: notifications.reminders.CHUNK)")
     parser.add_argument("--db-reuse-max", type=int, nargs="+", default=[0], metavar="N",
-                        help="CELERY_DB_REUSE_MAX for the workers; 0 = unset, Celery closes the database "
+                        help="CELERY_DB_REUSE_MAX for the workers; 0 = the settings' own (config.settings: "
+                             "1000 unless $CELERY_DB_REUSE_MAX says otherwise), otherwise Celery closes the database "
                              "connection around every task. Several values: one run each (default 0)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="the fake Twilio's delay before each answer, seconds (default 0)")
@@ -632,7 +636,7 @@ def run_once(args, data: Data, fake, queue: str, workdir: str, reuse_max: int, l
     try:
         t = time.perf_counter()
         workers.start()
-        log(f"  {args.workers} workers ({args.pool}, CELERY_DB_REUSE_MAX {reuse_max or 'unset'}) up in "
+        log(f"  {args.workers} workers ({args.pool}, CELERY_DB_REUSE_MAX {reuse_max or _SETTINGS_REUSE}) up in "
             f"{time.perf_counter() - t:.1f} s; dispatching ({args.dispatch})")
         meter = CpuMeter(workers.pids)
         run.load_before = load_average()
@@ -717,7 +721,8 @@ def run_once(args, data: Data, fake, queue: str, workdir: str, reuse_max: int, l
         run.enqueue_s = last_created.timestamp() - run.t0
     if run.dispatch_runs is None and args.dispatch == "task":
         run.dispatch_runs = -(-run.recorded // (args.chunk or CHUNK)) if run.recorded else 0
-    run.queue_left = broker.llen(queue)
+    # The queue and its priority lists (kombu's Redis transport: "<queue>\x06\x16<priority>").
+    run.queue_left = sum(broker.llen(queue + (f"\x06\x16{p}" if p else "")) for p in (0, 3, 6, 9))
     broker.close()
     return run
 
@@ -763,7 +768,7 @@ def breakdown(args, log) -> str:
 
     from notifications.models import Message
     from notifications.reminders import reminders_dispatch
-    from notifications.services import message_send
+    from notifications.services import SEND_BATCH, message_send, messages_send
 
     assert settings.TWILIO_API_BASE_URL.startswith("http://127.0.0.1:"), "the fake Twilio, never the real one"
     k = min(args.breakdown, args.count - 1)
@@ -790,7 +795,9 @@ def breakdown(args, log) -> str:
     send = _Statements()
     with connection.execute_wrapper(send):
         t = time.perf_counter()
-        sent = sum(1 for pk in ids if (m := message_send(message_id=pk)) and m.status == Message.Status.SENT)
+        sent = 0
+        for start in range(0, len(ids), SEND_BATCH):  # as the workers get them: message_send_many_task
+            sent += messages_send(message_ids=ids[start:start + SEND_BATCH])["sent"]
         send_s = time.perf_counter() - t
     t = time.perf_counter()
     for _ in range(20):
@@ -813,9 +820,10 @@ def breakdown(args, log) -> str:
         "untimed to warm up): "
         f"**{record_s * 1000 / n:.1f} ms** each, {record.count / n:.1f} SQL statements "
         f"({record.seconds * 1000 / n:.1f} ms of it waiting on them): {describe(record, n)}; the chunk's recipient "
-        "query, the template, the text (opt-out token, GSM-7/UCS-2 segments) and handing each one to Redis on "
+        "query, the template, the text (opt-out token, GSM-7/UCS-2 segments) and handing each batch to Redis on "
         "commit make the rest",
-        f"- sending one (`message_send` → TwilioSms → fake, {len(ids)} messages, {sent} sent): "
+        f"- sending one (`messages_send` in batches of {SEND_BATCH}, as `message_send_many_task` does → TwilioSms → "
+        f"fake, {len(ids)} messages, {sent} sent): "
         f"**{send_s * 1000 / m:.1f} ms** each, {send.count / m:.1f} SQL statements "
         f"({send.seconds * 1000 / m:.1f} ms of it): {describe(send, m)}; the rest is the twilio client's HTTP "
         "call to the fake and Python",
@@ -839,18 +847,21 @@ def report(args, data: Data, runs: list[Run], info: dict, breakdown: str = "") -
     import kombu
     import twilio
 
-    from notifications.reminders import CHUNK
+    from notifications.reminders import CHUNK, DISPATCH_SECONDS
+    from notifications.services import SEND_BATCH
 
     chunk = args.chunk or CHUNK
     pool = f"`celery -A config worker --pool={args.pool} --concurrency=1 -Q <private queue> " \
            "--without-heartbeat --without-gossip --without-mingle -l WARNING`"
     dispatch = (
-        f"`reminders_dispatch_task` sent once to the queue, as beat does: a worker records up to {chunk} reminders "
-        "per run (one transaction per date, handed to the broker on commit) and queues the next run behind the "
-        "sends it just handed over; beat itself is not running"
+        f"`reminders_dispatch_task` sent once to the queue, as beat does: a worker records chunks of up to {chunk} "
+        "reminders (one multi-row INSERT … ON CONFLICT DO NOTHING and one transaction per date, handed to the "
+        f"broker on commit as `message_send_many_task`s of {SEND_BATCH} ids) for up to {DISPATCH_SECONDS} s, then "
+        "queues the next run behind the sends it handed over; beat itself is not running"
         if args.dispatch == "task" else
         f"`reminders_dispatch(limit={chunk})` in a loop in a separate process (a dispatcher with its own CPU "
-        "share), each chunk one transaction handed over on commit; the workers send meanwhile"
+        f"share), each chunk one transaction handed over on commit ({SEND_BATCH} ids per send task); the workers "
+        "send meanwhile"
     )
     en = data.languages.get("en", 0)
     lines = [
@@ -901,7 +912,7 @@ def report(args, data: Data, runs: list[Run], info: dict, breakdown: str = "") -
         dup = f"**{run.duplicates}**" + (" ✅" if run.duplicates == 0 else " ❌")
         lost = "n/a (not finished)" if run.lost is None else f"**{run.lost}**" + (" ✅" if run.lost == 0 else " ❌")
         lines.append(
-            f"| {args.count:,} | {args.dispatch} | {run.reuse_max or 'unset: closed around every task'} "
+            f"| {args.count:,} | {args.dispatch} | {run.reuse_max or _SETTINGS_REUSE} "
             f"| {enqueue} | {fmt(run.first_s)} s | {arrived} | {fmt(run.rate_end_to_end(), 0)} "
             f"| {fmt(run.rate_steady(), 0)} | {fmt(run.per_core_second(), 0)} | {dup} | {lost} | {statuses} | {cpu} |"
         )
@@ -935,7 +946,7 @@ def report(args, data: Data, runs: list[Run], info: dict, breakdown: str = "") -
         if run.worker_errors:
             extra.append(f"The worker logs have {run.worker_errors} error lines; the first:\n\n```\n"
                          f"{run.first_error}\n```")
-        label = f"CELERY_DB_REUSE_MAX {run.reuse_max or 'unset'}"
+        label = f"CELERY_DB_REUSE_MAX {run.reuse_max or _SETTINGS_REUSE}"
         lines.append(f"- {label}: " + " ".join(extra))
     if breakdown:
         lines += ["", breakdown]

@@ -39,17 +39,22 @@ from django.utils import timezone
 from attendance.models import Registration
 from common.timeutil import local_datetime, to_local
 from events.models import Occurrence, Programme
-from notifications.emails import EMAIL_KEY_PREFIX, registration_email_create
+from notifications.emails import EMAIL_KEY_PREFIX, email_key, email_render
 from notifications.models import Message, SmsOptOut
 from notifications.optout import optout_url
-from notifications.services import message_create
+from notifications.services import messages_record
 from notifications.templating import template_body
 from notifications.texts import reminder_text
 
 # How long before quiet hours a reminder that would fall inside them is sent.
 QUIET_MARGIN = dt.timedelta(minutes=30)
-# Reminders recorded per run of the dispatcher task (it queues itself for more).
+# Reminders recorded per transaction of the dispatcher.
 CHUNK = 500
+# A run of the dispatcher task records chunk after chunk for up to this long,
+# then queues itself again for the rest (ahead of the batches it handed over:
+# services.BULK_PRIORITY). Under beat's one minute, so runs rarely overlap
+# (they may: nothing is recorded twice).
+DISPATCH_SECONDS = 45
 
 
 def _clock(value: str) -> dt.time:
@@ -120,51 +125,66 @@ def reminders_dispatch(*, now: dt.datetime | None = None, limit: int = CHUNK) ->
     channel) ever, even with dispatchers running concurrently (unique dedupe
     key; a losing insert is skipped); work is picked by state, so a re-run after
     a crash or a second run records only what is missing. Each chunk of a date
-    is one transaction, handed to workers when it commits."""
+    is one transaction, written with one multi-row INSERT … ON CONFLICT DO
+    NOTHING (services.messages_record) and handed to workers when it commits,
+    services.SEND_BATCH messages per task."""
     now = now or timezone.now()
     result = DispatchResult()
     for due in _due(now):
         occurrence, hours = due.occurrence, due.hours
         by_sms = list(_recipients(occurrence, hours, due.due_at)[: limit - result.created]) if due.sms else []
         by_email = list(_email_recipients(occurrence, hours, due.due_at)[: limit - result.created - len(by_sms)])
+        for registration in (*by_sms, *by_email):
+            registration.occurrence = occurrence  # read once (with programme, event, venue), not per row
         templates = {}  # one look-up per language, not per registrant
+        messages = []
+        for registration in by_sms:
+            if registration.language not in templates:
+                templates[registration.language] = template_body(
+                    Message.Kind.REMINDER, venue=occurrence.venue, language=registration.language
+                )
+            text = reminder_text(
+                registration, optout_url=optout_url(registration), template=templates[registration.language]
+            )
+            messages.append(Message(
+                channel=Message.Channel.SMS,
+                recipient=registration.phone,
+                kind=Message.Kind.REMINDER,
+                body=text,
+                language=registration.language,
+                registration=registration,
+                occurrence=occurrence,
+                venue=occurrence.venue,
+                dedupe_key=reminder_key(registration.pk, occurrence.pk, hours),
+                send_after=due.sms_send_after,
+            ))
+        for registration in by_email:
+            # Not held by quiet hours, whatever holds the SMS; what
+            # emails.registration_email_create records, in bulk.
+            subject, body = email_render(registration, Message.Kind.REMINDER, text="")
+            messages.append(Message(
+                channel=Message.Channel.EMAIL,
+                recipient=registration.email,
+                kind=Message.Kind.REMINDER,
+                subject=subject,
+                body=body,
+                language=_email_language(registration.language),
+                registration=registration,
+                occurrence=occurrence,
+                venue=occurrence.venue,
+                dedupe_key=email_key(reminder_key(registration.pk, occurrence.pk, hours)),
+            ))
         with transaction.atomic():
-            for registration in by_sms:
-                if registration.language not in templates:
-                    templates[registration.language] = template_body(
-                        Message.Kind.REMINDER, venue=occurrence.venue, language=registration.language
-                    )
-                text = reminder_text(
-                    registration, optout_url=optout_url(registration), template=templates[registration.language]
-                )
-                created = message_create(
-                    channel=Message.Channel.SMS,
-                    recipient=registration.phone,
-                    kind=Message.Kind.REMINDER,
-                    body=text,
-                    language=registration.language,
-                    registration=registration,
-                    occurrence=occurrence,
-                    venue=occurrence.venue,
-                    dedupe_key=reminder_key(registration.pk, occurrence.pk, hours),
-                    send_after=due.sms_send_after,
-                )
-                result.created += created is not None
-            for registration in by_email:
-                # Not held by quiet hours, whatever holds the SMS.
-                created = registration_email_create(
-                    registration=registration,
-                    kind=Message.Kind.REMINDER,
-                    text="",
-                    dedupe_key=reminder_key(registration.pk, occurrence.pk, hours),
-                    occurrence=occurrence,
-                    venue=occurrence.venue,
-                )
-                result.created += created is not None
+            result.created += len(messages_record(messages))
         if result.created >= limit:
             result.more = True
             return result
     return result
+
+
+def _email_language(language: str) -> str:
+    """The language an e-mail is recorded in (as notifications.emails does)."""
+    return language if language in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
 
 
 @dataclass
@@ -230,7 +250,7 @@ def _reminded(occurrence: Occurrence, due_at: dt.datetime):
         Registration.objects.filter(occurrence=occurrence, status=Registration.Status.CONFIRMED)
         .annotate(since=Coalesce("confirmed_at", "created_at"))
         .filter(since__lt=due_at)
-        .select_related("ticket", "occurrence__programme__event", "occurrence__venue")
+        .select_related("ticket")  # the occurrence is the caller's (reminders_dispatch sets it)
         .order_by("pk")
     )
 

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q, Sum
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from common.timeutil import to_local
@@ -73,6 +75,15 @@ BROKER_PAUSE_SECONDS = 30
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
 # Messages the sweep hands over at most per run (it never fills the queue beyond).
 SWEEP_BATCH = 1000
+# Message ids per task when many are handed over at once (messages_record): few
+# enough that both workers get some of a chunk and a redelivered task redoes
+# little, many enough that Celery's and the row reads' cost is shared.
+SEND_BATCH = 50
+# The broker priority of those batches: behind single messages (a confirmation
+# does not wait for 50,000 reminders) and the dispatcher's next run (it records
+# while the batches it handed over are sent). Redis (kombu): 0, the default,
+# comes first, then 3, 6, 9; ignored by brokers without priorities.
+BULK_PRIORITY = 6
 
 _broker_down_until = 0.0
 
@@ -134,6 +145,98 @@ def message_create(
     return message
 
 
+def messages_record(messages: list[Message]) -> list[Message]:
+    """Record many messages at once in the caller's transaction (unsaved Message
+    instances, each with a `dedupe_key`) and hand them to workers after commit,
+    SEND_BATCH ids per task. Returns those recorded now, with their pk; a
+    message whose key is recorded already (also by a concurrent transaction)
+    is skipped, as message_create skips it.
+
+    What message_create does per message, done per chunk: one SmsPolicy look-up
+    per venue, one INSERT … ON CONFLICT DO NOTHING RETURNING per
+    bulk_batch_size rows (PostgreSQL; INSERT OR IGNORE … RETURNING on SQLite),
+    one task per SEND_BATCH messages. No e-mail copies are made (reminders
+    record their own). On a database that cannot return the inserted rows it
+    falls back to one INSERT per message."""
+    if not messages:
+        return []
+    assert all(m.dedupe_key for m in messages), "messages_record needs a dedupe_key on every message"
+    sms_venues = {m.venue_id for m in messages if m.channel == Message.Channel.SMS and m.venue_id}
+    plain = set(
+        SmsPolicy.objects.filter(venue_id__in=sms_venues, without_diacritics=True).values_list("venue_id", flat=True)
+    ) if sms_venues else set()
+    unique: dict[str, Message] = {}
+    for message in messages:
+        if message.channel == Message.Channel.SMS:
+            sms = sms_prepare(message.body, without_diacritics=message.venue_id in plain)
+            message.body, message.encoding, message.segments = sms.text, sms.encoding, sms.segments
+            message.cost = sms_cost(sms.segments)
+        unique.setdefault(message.dedupe_key, message)
+    created = _insert_new(list(unique.values()))
+    by_time: dict = {}
+    for message in created:
+        by_time.setdefault(message.send_after, []).append(message.pk)
+    for send_after, ids in by_time.items():
+        transaction.on_commit(lambda ids=ids, send_after=send_after: _hand_over_many(ids, send_after))
+    return created
+
+
+def _insert_new(messages: list[Message]) -> list[Message]:
+    """INSERT the rows whose dedupe key is not taken; the inserted ones, with pk."""
+    alias = router.db_for_write(Message)
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [m for m in messages if _insert_one(m)]
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    returning = [Message._meta.pk, Message._meta.get_field("dedupe_key")]
+    size = max(connection.ops.bulk_batch_size(fields, messages), 1)
+    by_key = {m.dedupe_key: m for m in messages}
+    created = []
+    for start in range(0, len(messages), size):
+        query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
+        query.insert_values(fields, messages[start:start + size])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = returning  # as QuerySet.bulk_create does, but keeping ON CONFLICT
+        with connection.cursor() as cursor:
+            for sql, params in compiler.as_sql():
+                cursor.execute(sql, params)
+                for pk, key in cursor.fetchall():
+                    message = by_key[key]
+                    message.pk = pk
+                    message._state.adding, message._state.db = False, alias
+                    created.append(message)
+    return created
+
+
+def _insert_one(message: Message) -> bool:
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        if Message.objects.filter(dedupe_key=message.dedupe_key).exists():
+            return False
+        raise
+    return True
+
+
+def _hand_over_many(message_ids: list[int], send_after: dt.datetime | None = None) -> int:
+    """Hand `message_ids` to workers, SEND_BATCH per task; how many were
+    handed over (the rest stay pending for the sweep)."""
+    from notifications.tasks import message_send_many_task
+
+    countdown = None
+    if send_after is not None:
+        countdown = (send_after - timezone.now()).total_seconds()
+        if countdown <= 0:
+            countdown = None
+    handed = 0
+    for start in range(0, len(message_ids), SEND_BATCH):
+        batch = list(message_ids[start:start + SEND_BATCH])
+        if _enqueue(message_send_many_task, batch, countdown=countdown, priority=BULK_PRIORITY):
+            handed += len(batch)
+    return handed
+
+
 def _eager() -> bool:
     from config.celery import app
 
@@ -151,7 +254,7 @@ def _hand_over(message_id: int, send_after: dt.datetime | None = None) -> bool:
     return _enqueue(message_send_task, message_id, countdown=countdown)
 
 
-def _enqueue(task, *args, countdown: float | None = None, **kwargs) -> bool:
+def _enqueue(task, *args, countdown: float | None = None, priority: int | None = None, **kwargs) -> bool:
     """Queue `task`; False when it was not (broker down, delay too long, or no
     broker to hold a delayed task): the row stays pending for the sweep."""
     global _broker_down_until
@@ -167,7 +270,7 @@ def _enqueue(task, *args, countdown: float | None = None, **kwargs) -> bool:
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args, kwargs, countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY)
+        task.apply_async(args, kwargs, countdown=countdown, priority=priority, retry=True, retry_policy=PUBLISH_RETRY)
     except Exception:  # noqa: BLE001 - any broker error
         _broker_down_until = time.monotonic() + BROKER_PAUSE_SECONDS
         logger.warning("Could not queue %s%s; the outbox sweep will hand it over", task.name, args, exc_info=True)
@@ -202,37 +305,189 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> Message 
     message = Message.objects.select_related("registration", "occurrence").filter(pk=message_id).first()
     if message is None or message.status != Message.Status.PENDING:
         return None
-    if message.send_after is not None and message.send_after > now:
-        _hand_over(message.pk, message.send_after)
+    step, until = _before_claim(message, now=now)
+    if step == _WAIT:
+        _hand_over(message.pk, until)
         return None
-
-    pending = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING)
-    refusal = _refusal(message, now=now)
-    if isinstance(refusal, dt.datetime):  # quiet hours: hold it until they end
-        if pending.update(send_after=refusal):
-            _hand_over(message.pk, refusal)
-        return None
-    if refusal:
-        pending.update(status=Message.Status.FAILED, last_error=refusal, status_changed_at=now)
-        message.refresh_from_db()
+    if step == _REFUSED:
         return message
+    if step == _SKIP:
+        return None
     if message.channel == Message.Channel.SMS:
         wait = sms_rate_wait()
         if wait:
             # Over the provider's rate: not dropped, tried again when a slot is free.
             send_after = now + dt.timedelta(seconds=wait)
-            if pending.update(send_after=send_after):
+            if Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(send_after=send_after):
                 _hand_over(message.pk, send_after)
             return None
+    return _claim_and_send(message, now=now)
 
+
+def messages_send(*, message_ids: list[int], now: dt.datetime | None = None) -> dict[str, int]:
+    """message_send for many ids (a batch handed over by messages_record), each
+    claimed and sent on its own, in order, exactly as message_send does: a claim
+    committed before its provider call, the provider's id recorded right after
+    (on PostgreSQL in the same statement, so the same commit, as the next
+    message's claim: one WAL flush per message instead of two).
+    A worker lost halfway leaves the messages it had not claimed pending (the
+    sweep hands them over again); running the batch again is a no-op for those
+    claimed already; a transient error puts back that message alone.
+
+    Shared per batch instead of per message: reading the rows (with their
+    registration and date), the opt-outs of the SMS reminders' numbers and the
+    venues' monthly caps (so a number that opts out while its batch is being
+    sent, a second or so, may still get that reminder). Messages that must wait
+    (quiet hours, send_after, the SMS rate) are handed over again together. An
+    unexpected error from the transport is logged and leaves that row queued for
+    the sweep (as message_send leaves it); the batch goes on.
+
+    Returns how many messages ended sent, failed, waiting (held, deferred or to
+    be retried), in doubt (left queued for the sweep) or skipped (not pending)."""
+    counts = dict.fromkeys(("sent", "failed", "waiting", "in_doubt", "skipped"), 0)
+    ids = list(dict.fromkeys(message_ids))
+    rows = Message.objects.select_related("registration", "occurrence").filter(
+        pk__in=ids, status=Message.Status.PENDING
+    )
+    messages = {m.pk: m for m in rows}
+    known = _Known.read(messages.values())
+    later: dict = {}  # send_after → ids, handed over at the end
+    accepted: list[_Accepted] = []  # the last one the provider accepted, recorded with the next claim
+
+    def record() -> None:
+        # What the provider accepted and no statement recorded yet, recorded now.
+        while accepted:
+            done = accepted.pop()
+            if done.message.status != Message.Status.SENT:
+                _record_sent(done)
+
+    try:
+        _send_each(ids, messages, now, known, later, accepted, record, counts)
+    finally:
+        record()
+    for send_after, waiting in later.items():
+        _hand_over_many(waiting, send_after)
+    return counts
+
+
+def _send_each(ids, messages, now, known, later, accepted, record, counts) -> None:
+    """The loop of messages_send."""
+    for index, pk in enumerate(ids):
+        message = messages.get(pk)
+        if message is None:
+            counts["skipped"] += 1
+            continue
+        at = now or timezone.now()
+        step, until = _before_claim(message, now=at, known=known)
+        if step != _GO:
+            record()
+        if step == _WAIT:
+            later.setdefault(until, []).append(pk)
+            counts["waiting"] += 1
+            continue
+        if step in (_REFUSED, _SKIP):
+            counts["failed" if step == _REFUSED else "skipped"] += 1
+            continue
+        if message.channel == Message.Channel.SMS:
+            wait = sms_rate_wait()
+            if wait:
+                # Over the provider's rate: this one and the rest of the batch wait, together.
+                record()
+                send_after = at + dt.timedelta(seconds=wait)
+                rest = [i for i in ids[index:] if i in messages]
+                Message.objects.filter(pk__in=rest, status=Message.Status.PENDING).filter(
+                    Q(send_after__isnull=True) | Q(send_after__lt=send_after)  # never brings a later hold forward
+                ).update(send_after=send_after)
+                later.setdefault(send_after, []).extend(rest)
+                counts["waiting"] += len(rest)
+                break
+        try:
+            sent = _claim_and_send(message, now=at, accepted=accepted[-1] if accepted else None, defer=True)
+            accepted.clear()  # recorded with this claim
+        except Exception:  # noqa: BLE001 - the row stays queued for the sweep; the others go on
+            logger.exception("Message %s: unexpected error while sending; left for the sweep", pk)
+            record()  # if the failed statement was the one recording the previous message
+            counts["in_doubt"] += 1
+            continue
+        if isinstance(sent, _Accepted):
+            accepted.append(sent)
+            counts["sent"] += 1
+            continue
+        outcome = {Message.Status.SENT: "sent", Message.Status.FAILED: "failed", Message.Status.PENDING: "waiting",
+                   Message.Status.QUEUED: "in_doubt"}
+        counts[outcome.get(sent.status, "skipped") if sent is not None else "skipped"] += 1
+
+
+# What _before_claim says.
+_GO, _WAIT, _REFUSED, _SKIP = "go", "wait", "refused", "skip"
+
+
+@dataclass
+class _Known:
+    """What a batch read once for all its messages (see messages_send)."""
+
+    opted_out: set
+    caps: dict  # venue id → SmsPolicy.monthly_cap, venues with a cap only
+
+    @classmethod
+    def read(cls, messages) -> "_Known":
+        messages = list(messages)
+        sms = [m for m in messages if m.channel == Message.Channel.SMS]
+        phones = {m.recipient for m in sms if m.kind == Message.Kind.REMINDER}
+        venues = {m.venue_id for m in sms if m.kind in CAPPED_KINDS and m.venue_id}
+        opted_out = set(SmsOptOut.objects.filter(phone__in=phones).values_list("phone", flat=True)) if phones else set()
+        caps = dict(
+            SmsPolicy.objects.filter(venue_id__in=venues, monthly_cap__isnull=False).values_list("venue_id", "monthly_cap")
+        ) if venues else {}
+        return cls(opted_out, caps)
+
+
+def _before_claim(message: Message, *, now: dt.datetime, known: _Known | None = None) -> tuple[str, dt.datetime | None]:
+    """What to do with a pending `message` before claiming it: (_GO, None);
+    (_WAIT, until), not before then, the row's send_after set where needed (the
+    caller hands it over for then); (_REFUSED, None), marked failed (see
+    _refusal); (_SKIP, None), someone else changed it meanwhile."""
+    if message.send_after is not None and message.send_after > now:
+        return _WAIT, message.send_after
+    pending = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING)
+    refusal = _refusal(message, now=now, known=known)
+    if isinstance(refusal, dt.datetime):  # quiet hours: hold it until they end
+        if pending.update(send_after=refusal):
+            message.send_after = refusal
+            return _WAIT, refusal
+        return _SKIP, None
+    if refusal:
+        pending.update(status=Message.Status.FAILED, last_error=refusal, status_changed_at=now)
+        message.refresh_from_db()
+        return _REFUSED, None
+    return _GO, None
+
+
+@dataclass
+class _Accepted:
+    """A message the provider accepted whose record (sent, provider id) is still to be written."""
+
+    message: Message
+    attempt: int
+    provider_id: str
+
+
+def _claim_and_send(
+    message: Message, *, now: dt.datetime, accepted: _Accepted | None = None, defer: bool = False
+) -> Message | _Accepted | None:
+    """Claim `message` (pending, as read) and call the provider once; see
+    message_send. `accepted`: the previous message of a batch, recorded in the
+    same statement as this claim (_record_and_claim). `defer`: on success,
+    return the _Accepted for the caller to record (with the next claim)
+    instead of recording it here."""
     # The claim: committed before the provider is called. `attempts` as read
     # makes it a compare-and-set, so the number is this claim's own token.
     attempt = message.attempts + 1
-    claimed = (
-        pending.filter(attempts=message.attempts)
-        .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))
-        .update(status=Message.Status.QUEUED, attempts=attempt, status_changed_at=now)
+    claim = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING, attempts=message.attempts).filter(
+        Q(send_after__isnull=True) | Q(send_after__lte=now)
     )
+    values = {"status": Message.Status.QUEUED, "attempts": attempt, "status_changed_at": now}
+    claimed = _record_and_claim(accepted, claim, values) if accepted is not None else claim.update(**values)
     if not claimed:
         return None
     message.status, message.attempts, message.status_changed_at = Message.Status.QUEUED, attempt, now
@@ -248,17 +503,65 @@ def message_send(*, message_id: int, now: dt.datetime | None = None) -> Message 
             )
             return message
         return _after_error(message, attempt, error)
-    # Recorded at once, and only by the claim that called the provider.
+    done = _Accepted(message, attempt, provider_id or "")
+    return done if defer else _record_sent(done)
+
+
+def _sent_fields(provider_id: str) -> dict:
     sent_at = timezone.now()
-    fields = {"status": Message.Status.SENT, "provider_id": provider_id or "", "sent_at": sent_at,
-              "status_changed_at": sent_at, "last_error": ""}
-    if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED, attempts=attempt).update(**fields):
+    return {"status": Message.Status.SENT, "provider_id": provider_id, "sent_at": sent_at,
+            "status_changed_at": sent_at, "last_error": ""}
+
+
+def _record_sent(accepted: _Accepted) -> Message:
+    """Record what the provider accepted, only for the claim that called it."""
+    fields = _sent_fields(accepted.provider_id)
+    record = Message.objects.filter(pk=accepted.message.pk, status=Message.Status.QUEUED, attempts=accepted.attempt)
+    return _recorded(accepted, fields, record.update(**fields))
+
+
+def _recorded(accepted: _Accepted, fields: dict, rows: int) -> Message:
+    message = accepted.message
+    if not rows:
         logger.error("Message %s was settled by the sweep while its provider call was running", message.pk)
         message.refresh_from_db()
         return message
     for name, value in fields.items():
         setattr(message, name, value)
     return message
+
+
+def _record_and_claim(accepted: _Accepted, claim, values: dict) -> int:
+    """Record `accepted` as sent and make the next claim (`claim`.update(**values))
+    in one statement, so one commit (one WAL flush, the bulk of either's cost)
+    makes both durable: on PostgreSQL two data-modifying CTEs, each its own
+    conditional UPDATE exactly as alone. The record is not delayed: the next
+    claim follows the provider's answer at once (its checks are read per batch).
+    Elsewhere (SQLite) the two UPDATEs one after the other. Returns the rows claimed."""
+    fields = _sent_fields(accepted.provider_id)
+    record = Message.objects.filter(pk=accepted.message.pk, status=Message.Status.QUEUED, attempts=accepted.attempt)
+    connection = connections[record.db]
+    if connection.vendor != "postgresql":
+        _recorded(accepted, fields, record.update(**fields))
+        return claim.update(**values)
+    record_sql, record_params = _update_sql(record, fields)
+    claim_sql, claim_params = _update_sql(claim, values)
+    with transaction.mark_for_rollback_on_error(using=record.db), connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH recorded AS ({record_sql} RETURNING 1), claimed AS ({claim_sql} RETURNING 1) "
+            "SELECT (SELECT COUNT(*) FROM recorded), (SELECT COUNT(*) FROM claimed)",
+            (*record_params, *claim_params),
+        )
+        rows, claimed = cursor.fetchone()
+    _recorded(accepted, fields, rows)
+    return claimed
+
+
+def _update_sql(queryset, values: dict) -> tuple[str, tuple]:
+    """The UPDATE that queryset.update(**values) would run, as (sql, params)."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    return query.get_compiler(queryset.db).as_sql()
 
 
 def _after_error(message: Message, attempt: int, error: TransportError) -> Message:
@@ -288,14 +591,14 @@ def retry_delay(attempt: int, *, retry_after: float | None = None) -> float:
     return max(delay, float(retry_after or 0))
 
 
-def _refusal(message: Message, *, now: dt.datetime) -> str | dt.datetime | None:
+def _refusal(message: Message, *, now: dt.datetime, known: _Known | None = None) -> str | dt.datetime | None:
     """Why a message must not go now: an ERROR_* text (it never will), a
     datetime (not before then: quiet hours), or None.
 
     A reminder of a registration or date that is no longer confirmed, upcoming
     and not cancelled is obsolete whatever its channel. The rest is about SMS
     only: the phone's opt-outs, quiet hours and the monthly SMS cap never hold
-    an e-mail."""
+    an e-mail. `known`: the opt-outs and caps a batch read already."""
     if message.kind == Message.Kind.REMINDER:
         registration, occurrence = message.registration, message.occurrence
         if (
@@ -313,25 +616,32 @@ def _refusal(message: Message, *, now: dt.datetime) -> str | dt.datetime | None:
 
         if not message.registration.sms_opt_in:
             return ERROR_OBSOLETE
-        if SmsOptOut.objects.filter(phone=message.recipient).exists():
+        if (
+            message.recipient in known.opted_out if known is not None
+            else SmsOptOut.objects.filter(phone=message.recipient).exists()
+        ):
             return ERROR_OPTED_OUT
         quiet = quiet_period(now)
         if quiet is not None:
             return quiet[1] if quiet[1] < message.occurrence.start else ERROR_OBSOLETE
-    if message.kind in CAPPED_KINDS and _over_monthly_cap(message, now=now):
+    if message.kind in CAPPED_KINDS and _over_monthly_cap(message, now=now, caps=known.caps if known else None):
         return ERROR_MONTHLY_CAP
     return None
 
 
-def _over_monthly_cap(message: Message, *, now: dt.datetime) -> bool:
+def _over_monthly_cap(message: Message, *, now: dt.datetime, caps: dict | None = None) -> bool:
     """Whether `message` would take its venue past SmsPolicy.monthly_cap segments.
 
     Counts the segments of the venue's SMS recorded this calendar month (Vietnam
     time) before this one, failed ones excepted, whatever their kind: first
-    recorded, first served, so concurrent workers need no lock to agree."""
+    recorded, first served, so concurrent workers need no lock to agree.
+    `caps`: venue id → cap, read already for a batch (no entry: no cap)."""
     if message.venue_id is None:
         return False
-    cap = SmsPolicy.objects.filter(venue_id=message.venue_id).values_list("monthly_cap", flat=True).first()
+    if caps is not None:
+        cap = caps.get(message.venue_id)
+    else:
+        cap = SmsPolicy.objects.filter(venue_id=message.venue_id).values_list("monthly_cap", flat=True).first()
     if cap is None:
         return False
     month_start = to_local(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

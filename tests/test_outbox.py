@@ -14,18 +14,20 @@ from django.utils import timezone
 
 from config.celery import app
 from notifications import services
-from notifications.models import Message, SmsPolicy
+from notifications.models import Message, SmsOptOut, SmsPolicy
 from notifications.services import (
     ERROR_IN_DOUBT,
     ERROR_MONTHLY_CAP,
     NOTE_RECOVERED,
     message_create,
     message_send,
+    messages_record,
+    messages_send,
     outbox_sweep,
     retry_delay,
     sms_rate_wait,
 )
-from notifications.tasks import message_send_task
+from notifications.tasks import message_send_many_task, message_send_task
 from notifications.transports import Transport, TransportError
 from tests.attendance_helpers import make_occurrence, register
 
@@ -276,6 +278,158 @@ def test_it_gives_up_after_the_last_attempt(db, provider, handed_over, settings)
     message.refresh_from_db()
     assert message.status == S.FAILED and message.attempts == 2
     assert message.last_error == "gave up after 2 attempts: network down"
+
+
+# Many at once: a batch task (a chunk of reminders)
+
+
+def batch(n: int, **fields) -> list[int]:
+    return [sms(recipient=f"+8491230{i:04d}", **fields).pk for i in range(n)]
+
+
+def test_a_batch_replayed_twice_sends_each_once(db, provider):
+    # given three pending messages handed over as one batch
+    ids = batch(3)
+
+    # when the batch task runs, and is delivered again (acks_late)
+    first = message_send_many_task.apply((ids,)).get()
+    second = message_send_many_task.apply((ids,)).get()
+
+    # then each reached the provider once, in order, and the replay did nothing
+    assert provider.calls == ids
+    assert first["sent"] == 3 and second == {**second, "sent": 0, "skipped": 3}
+    assert set(Message.objects.filter(pk__in=ids).values_list("status", "attempts")) == {(S.SENT, 1)}
+
+
+def test_a_batch_skips_a_message_sent_already(db, provider):
+    # given a batch whose second message was sent by its own task before
+    ids = batch(3)
+    message_send(message_id=ids[1])
+    provider.calls.clear()
+
+    # when the batch runs
+    counts = messages_send(message_ids=ids)
+
+    # then the other two went, the sent one was not sent again
+    assert provider.calls == [ids[0], ids[2]]
+    assert counts["sent"] == 2 and counts["skipped"] == 1
+    assert Message.objects.get(pk=ids[1]).attempts == 1
+
+
+def test_a_transient_error_in_a_batch_retries_that_message_only(db, provider, handed_over):
+    # given a batch of three whose second send fails with a 503
+    ids = batch(3)
+    provider.script = [None, TransportError("Twilio HTTP 503 error None: unavailable")]
+
+    # when the batch runs
+    counts = messages_send(message_ids=ids)
+
+    # then the first and third are sent, the second alone waits for its retry
+    assert provider.calls == ids
+    statuses = dict(Message.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {ids[0]: S.SENT, ids[1]: S.PENDING, ids[2]: S.SENT}
+    assert counts["sent"] == 2 and counts["waiting"] == 1
+    [(name, args, countdown)] = handed_over
+    assert name == message_send_task.name and args == (ids[1],) and countdown > 0
+
+    # when the batch is delivered again before the retry is due, then nothing is sent
+    assert messages_send(message_ids=ids)["sent"] == 0 and len(provider.calls) == 3
+
+
+def test_a_worker_lost_in_a_batch_leaves_the_rest_pending_and_sends_nothing_twice(db, provider, settings):
+    # given a batch of four whose worker is killed after the provider accepted the second
+    settings.SMS_TRANSPORT = "tests.test_outbox.LookupSms"
+    ids = batch(4)
+    ScriptedSms.script = [None, _killed_after_the_provider_accepted]
+    with pytest.raises(WorkerLost):
+        messages_send(message_ids=ids)
+    statuses = dict(Message.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {ids[0]: S.SENT, ids[1]: S.QUEUED, ids[2]: S.PENDING, ids[3]: S.PENDING}
+
+    # when the batch is delivered again, and the sweep settles the claim once it is stale
+    messages_send(message_ids=ids)
+    outbox_sweep(now=timezone.now() + dt.timedelta(seconds=settings.OUTBOX_STALE_SECONDS + 1))
+
+    # then the rest went, and every message reached the provider exactly once
+    assert sorted(provider.calls) == ids
+    assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {S.SENT}
+    assert Message.objects.get(pk=ids[1]).last_error == NOTE_RECOVERED
+
+
+def test_a_batch_applies_opt_outs_and_the_monthly_cap(db, provider, capped_venue, settings):
+    # given a batch of reminders of a venue capped at 3 segments, one to an opted-out number
+    settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = "00:00"
+    occurrence = make_occurrence(venue=capped_venue)
+    ids = [
+        message_create(
+            channel=Message.Channel.SMS, recipient=f"+8491240000{n}", kind=K.REMINDER, body="Nhắc lịch",
+            registration=register(occurrence, phone=f"091240000{n}").registration, occurrence=occurrence,
+        ).pk
+        for n in range(5)
+    ]
+    Message.objects.filter(kind=K.CONFIRMATION).update(status=S.FAILED)  # the registrations' own SMS: not counted
+    SmsOptOut.objects.create(phone="+84912400001", source=SmsOptOut.Source.LINK)
+
+    # when the batch runs
+    counts = messages_send(message_ids=ids)
+
+    # then the opted-out number gets nothing, and the cap stops the fifth
+    statuses = list(Message.objects.filter(pk__in=ids).order_by("pk").values_list("status", "last_error"))
+    assert statuses == [
+        (S.SENT, ""), (S.FAILED, services.ERROR_OPTED_OUT), (S.SENT, ""), (S.SENT, ""), (S.FAILED, ERROR_MONTHLY_CAP)
+    ]
+    assert counts["sent"] == 3 and counts["failed"] == 2
+
+
+def test_a_batch_over_the_rate_limit_defers_the_rest_together(db, provider, handed_over, monkeypatch, settings):
+    # given a limit of 2 per second, and a batch of 5 in the same second
+    settings.SMS_RATE_PER_SECOND = 2
+    frozen = 9_000_000 + time.time_ns() % 1_000_000 + 0.5
+    monkeypatch.setattr(services, "time", types.SimpleNamespace(time=lambda: frozen, monotonic=time.monotonic))
+    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    ids = batch(5)
+
+    # when the batch runs
+    now = timezone.now()
+    counts = messages_send(message_ids=ids, now=now)
+
+    # then two went, the other three wait for the next second, handed over as one batch
+    assert provider.calls == ids[:2] and counts["waiting"] == 3
+    [(name, args, countdown)] = handed_over
+    assert name == message_send_many_task.name and args == (ids[2:],) and 0.4 < countdown <= 1.5
+    assert Message.objects.filter(pk__in=ids[2:], status=S.PENDING, send_after__gt=now).count() == 3
+
+
+def test_many_messages_are_recorded_at_once_and_handed_over_in_batches(
+    db, provider, handed_over, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a message recorded already, and batches of 2
+    monkeypatch.setattr(services, "SEND_BATCH", 2)
+    sms(dedupe_key="k1")
+
+    # when five messages are recorded at once, one of them with that key (twice)
+    drafts = [
+        Message(channel=Message.Channel.SMS, recipient=f"+849125000{n:02d}", kind=K.STAFF, body="Thư viện “mở cửa”",
+                dedupe_key=f"k{n}")
+        for n in (1, 2, 3, 4, 5, 1)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        created = messages_record(drafts)
+
+    # then the four new ones are recorded once each, measured like message_create does, and
+    # handed over after commit, two per task
+    assert sorted(m.dedupe_key for m in created) == ["k2", "k3", "k4", "k5"]
+    assert Message.objects.count() == 5
+    row = Message.objects.get(pk=created[0].pk)
+    assert row.body == 'Thư viện "mở cửa"' and row.encoding == "UCS-2" and row.segments == 1 and row.cost > 0
+    assert [(name, len(args[0])) for name, args, _countdown in handed_over] == [
+        (message_send_many_task.name, 2), (message_send_many_task.name, 2)
+    ]
+    assert sorted(pk for _name, args, _countdown in handed_over for pk in args[0]) == sorted(m.pk for m in created)
+
+    # when the same are recorded again, then nothing is
+    assert messages_record([Message(channel=Message.Channel.SMS, recipient="+84912500002", kind=K.STAFF, body="x",
+                                    dedupe_key="k2")]) == []
 
 
 # The sweep

@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -15,12 +16,13 @@ from django_celery_beat.models import PeriodicTask
 from attendance.models import Registration
 from common.timeutil import local_datetime
 from config.celery import app
+from notifications import reminders as reminders_module
 from notifications import services
 from notifications.models import Message, MessageTemplate, SmsOptOut
 from notifications.optout import optout_token_make, optout_token_read, optout_url
 from notifications.reminders import quiet_period, reminder_due_at, reminders_dispatch
 from notifications.services import ERROR_OPTED_OUT, message_send
-from notifications.tasks import reminders_dispatch_task
+from notifications.tasks import message_send_many_task, reminders_dispatch_task
 from tests.attendance_helpers import register
 from tests.factories import make_programme
 
@@ -323,19 +325,65 @@ def test_a_large_batch_is_recorded_in_chunks(occurrence, registrations):
     assert reminders().count() == 3
 
 
-def test_the_task_queues_itself_until_everything_is_recorded(venue, settings):
-    # given 7 registrations whose 2-hour reminder is due now (quiet hours out of the way)
+def test_a_chunk_is_recorded_in_one_insert_and_handed_over_in_batches(
+    occurrence, registrations, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given batches of 2 messages per send task
+    queued = []
+    monkeypatch.setattr(services, "SEND_BATCH", 2)
+    monkeypatch.setattr(
+        services, "_enqueue",
+        lambda task, *args, countdown=None, priority=None, **kw: queued.append((task.name, args, priority)) or True,
+    )
+
+    # when the three reminders are due
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        result = reminders_dispatch(now=occurrence.start - dt.timedelta(hours=24))
+
+    # then one INSERT wrote them, and after commit two batch tasks carry their ids, behind single messages
+    assert result.created == 3
+    assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 1
+    assert [(name, len(args[0]), priority) for name, args, priority in queued] == [
+        (message_send_many_task.name, 2, services.BULK_PRIORITY), (message_send_many_task.name, 1, services.BULK_PRIORITY)
+    ]
+    assert sorted(pk for _name, args, _priority in queued for pk in args[0]) == sorted(
+        reminders(occurrence).values_list("pk", flat=True)
+    )
+
+
+def _seven_due(venue, settings):
+    """7 registrations whose 2-hour reminder is due now (quiet hours out of the way)."""
     settings.QUIET_HOURS_START = settings.QUIET_HOURS_END = "00:00"
     occurrence = date_at(venue, timezone.now() + dt.timedelta(hours=2) - dt.timedelta(minutes=1), reminder_hours="2")
     for n in range(7):
         register(occurrence, phone=f"09120009{n:02d}")
     occurrence.registrations.update(confirmed_at=timezone.now() - dt.timedelta(days=1))
+    return occurrence
+
+
+def test_the_task_queues_itself_until_everything_is_recorded(venue, settings, monkeypatch):
+    # given 7 due reminders, and a dispatcher run whose time is up after one chunk
+    occurrence = _seven_due(venue, settings)
+    monkeypatch.setattr(reminders_module, "DISPATCH_SECONDS", 0)
 
     # when the task runs with chunks of 3
     first = reminders_dispatch_task.apply(kwargs={"limit": 3}).get()
 
     # then the first run recorded 3, and the runs it queued the rest
     assert first == 3
+    assert reminders(occurrence).count() == 7
+
+
+def test_one_task_run_records_chunk_after_chunk_within_its_time(venue, settings, monkeypatch):
+    # given 7 due reminders, and a dispatcher run that queues nothing (it would fail the test)
+    occurrence = _seven_due(venue, settings)
+    monkeypatch.setattr(reminders_dispatch_task, "delay", lambda *a, **k: pytest.fail("queued itself"))
+
+    # when the task runs with chunks of 3
+    created = reminders_dispatch_task.apply(kwargs={"limit": 3}, throw=True).get()
+
+    # then the one run recorded all 7, in three transactions
+    assert created == 7
     assert reminders(occurrence).count() == 7
 
 
