@@ -215,6 +215,8 @@ PERSONAL_DATA_RETENTION_DAYS = envint("PERSONAL_DATA_RETENTION_DAYS", "180")
 # A venue "provides lifelong-learning services" in a year when it held at least
 # this many published lifelong-learning dates (targets.indicators).
 LIFELONG_LEARNING_MIN_OCCURRENCES = envint("LIFELONG_LEARNING_MIN_OCCURRENCES", "4")
+# Requests per client to the public targets API (DRF rate: "120/min").
+TARGETS_API_RATE = os.getenv("TARGETS_API_RATE", "120/min")
 WALKIN_MAX_COUNT = envint("WALKIN_MAX_COUNT", "500")
 
 REST_FRAMEWORK = {
