@@ -1,4 +1,4 @@
-"""python -m bench [--scale N] [--requests 50] [--warmups 5] [--keep] [--skip-door | --door-only]
+"""python -m bench [--scale N] [--requests 50] [--warmups 5] [--keep] [--skip-door | --door-only] [--national full|quick|skip]
 
 Environment: BENCH_DATABASE_URL=postgres://... to run on PostgreSQL (the
 database must be empty, or pass --reset to flush it first). Without it the run
@@ -9,6 +9,13 @@ registration burst over gunicorn + PostgreSQL (BENCH_DOOR_SERVER, default
 postgres://postgres@127.0.0.1:5432) on a temporary database, appended to the
 same results file. If PostgreSQL is unreachable it says so and is skipped.
 `python -m bench.door --help` lists its own options.
+
+Last, the national benchmark (bench.national, in its own process): the province
+dashboard, the indicators and the annual report over 3,000 venues, 5 years and
+~10 million check-ins in the PostgreSQL database `bench_national`, generated once
+(~20–30 min, ~15 GB) and reused while its parameters match; written to
+bench/results/national.md. `--national quick` runs it at 300 venues, 2 years;
+`--national skip` leaves it out.
 """
 
 import argparse
@@ -41,6 +48,10 @@ def parse_args(argv=None):
     door.add_argument("--door-only", action="store_true", help="only the door benchmark (bench.door)")
     parser.add_argument(
         "--reminders", type=int, default=50_000, help="reminders due in one minute for bench.reminders (default 50,000)"
+    )
+    parser.add_argument(
+        "--national", choices=("full", "quick", "skip"), default="full",
+        help="bench.national at full scale (default), quick (300 venues, 2 years) or skip",
     )
     return parser.parse_args(argv)
 
@@ -100,6 +111,18 @@ def main(argv=None) -> int:
     elif reminders != 0:
         print(f"The reminders benchmark did not finish cleanly (exit status {reminders}).", file=sys.stderr)
         status = status or reminders
+    if args.national != "skip":
+        print("\nNational benchmark (python -m bench.national)", flush=True)
+        national = subprocess.call(
+            [sys.executable, "-m", "bench.national", *(["--quick"] if args.national == "quick" else [])],
+            cwd=ROOT,
+            env=environment,
+        )
+        if national == DOOR_SKIPPED:
+            print("The national benchmark was skipped: PostgreSQL is unreachable (see above).")
+        elif national != 0:
+            print(f"The national benchmark failed (exit status {national}).", file=sys.stderr)
+            status = status or national
     return status
 
 

@@ -11,20 +11,29 @@ Programmes go through events.services, so the django-scheduler events, rules and
 occurrences are the real ones; some dates are cancelled (public holidays) or moved.
 Dates are relative to the day the demo is loaded.
 
+Then a year of history (events.demo_history: registrations, tickets, check-ins,
+no-shows, walk-ins and attendance entered by hand, with the kept visit totals
+rebuilt from them), the plan's targets (`load_plan_targets --plan hung-yen`, when
+that command is installed) and a visits target for every demo venue. History
+and targets are added once: a demo loaded before them gets them on the next run.
+
 The passwords below are for the demo only.
 """
 
 import datetime as dt
 import zlib
 from dataclasses import dataclass, field
+from io import StringIO
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from common.timeutil import local_datetime, to_local
+from events.demo_history import MARK, demo_targets, history_create, history_loaded
 from events.models import Category, Occurrence, Programme
 from events.services import occurrence_cancel, occurrence_move, programme_cancel, programme_create
 from venues.management.commands.load_admin_units import admin_group_upsert, admin_units_load, province_code
@@ -918,11 +927,38 @@ def demo_loaded() -> bool:
         Venue.objects.filter(slug__in=slugs).count() == len(slugs)
         and get_user_model().objects.filter(username__in=[u.username for u in LOGINS]).count() == len(LOGINS)
         and Programme.objects.filter(venue__slug=VENUES[0].slug).exists()
+        and history_loaded()
+        and demo_targets_loaded()
     )
 
 
+def demo_targets_loaded() -> bool:
+    from targets.models import Target
+
+    return Target.objects.filter(preset__startswith=MARK).exists()
+
+
+PLAN = "hung-yen"
+
+
+def plan_targets_load(out) -> str:
+    """The province plan's targets, through the command that loads plan presets
+    (skipped, with a note, where that command is not installed)."""
+    if "load_plan_targets" not in get_commands():
+        return "plan targets skipped (load_plan_targets is not installed)"
+    try:
+        with transaction.atomic():
+            call_command("load_plan_targets", plan=PLAN, stdout=out)
+    except Exception as error:  # noqa: BLE001 - the demo must load even if that command breaks
+        return f"plan targets NOT loaded (load_plan_targets failed: {type(error).__name__}: {error})"
+    return f"plan targets of {PLAN} loaded"
+
+
 class Command(BaseCommand):
-    help = "Load the demo: Hưng Yên, ~40 venues, staff logins and ~150 programmes (idempotent)."
+    help = (
+        "Load the demo: Hưng Yên, ~40 venues, staff logins, ~150 programmes, a year of visits and targets "
+        "(idempotent)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Do nothing if the demo is already loaded.")
@@ -942,7 +978,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo loaded in {seconds:.1f} s: {counts['venues']} venues, {counts['users']} logins, "
             f"{counts['programmes']} programmes created ({counts['programmes_total']} in the demo), "
-            f"{counts['occurrences']} occurrences, {counts['cancelled']} dates cancelled, {counts['moved']} moved."
+            f"{counts['occurrences']} occurrences, {counts['cancelled']} dates cancelled, {counts['moved']} moved; "
+            f"history: {counts['history']}; {counts['plan']}; {counts['targets']} demo targets created (venues and province)."
         )
 
     def seed(self) -> dict:
@@ -1002,6 +1039,14 @@ class Command(BaseCommand):
             counts["moved"] += moved
             bar.advance()
         bar.finish()
+
+        demo_venues = [venues[spec.slug] for spec in VENUES]
+        if history_loaded():
+            counts["history"] = "already loaded"
+        else:
+            counts["history"] = str(history_create(venues=demo_venues, now=timezone.now()))
+        counts["plan"] = plan_targets_load(StringIO())
+        counts["targets"] = demo_targets(venues=demo_venues, today=today)
         return counts
 
     def _venue_create(self, spec: VenueSpec, commune: AdminUnit) -> Venue:
