@@ -70,27 +70,26 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
 
 _DAY_COUNTS_SQL = """
 SELECT
-  (SELECT COALESCE(SUM(r.party_size), 0)
-     FROM {registration} r JOIN {occurrence} o ON o.id = r.occurrence_id
-    WHERE o.venue_id = %s AND o.start < %s AND o."end" > %s AND NOT o.cancelled AND r.status = %s),
+  (SELECT COALESCE(SUM(o.seats_taken), 0) FROM {occurrence} o
+    WHERE o.venue_id = %s AND o.start < %s AND o."end" > %s AND NOT o.cancelled),
   (SELECT COALESCE(SUM(v.checked_in), 0) FROM {visits} v WHERE v.venue_id = %s AND v.day = %s),
   (SELECT COALESCE(SUM(v.walk_ins), 0) FROM {visits} v WHERE v.venue_id = %s AND v.day = %s)
-""".format(
-    registration=Registration._meta.db_table, occurrence=Occurrence._meta.db_table, visits=VisitCount._meta.db_table
-)
+""".format(occurrence=Occurrence._meta.db_table, visits=VisitCount._meta.db_table)
 
 
 def venue_day_counts(*, venue, day: dt.date) -> dict:
     """The door's live counters for a venue's day: checked in, expected, walk-ins.
 
     Asked after every scan, so it is one hand-written statement (compiling the
-    equivalent ORM query cost more than running it): people confirmed for the
-    day's dates that are not cancelled, and the day's kept visit totals."""
+    equivalent ORM query cost more than running it): the seats taken on the
+    day's dates that are not cancelled (kept on each date, so not a sum over its
+    registrations; a group still awaiting approval holds its seats and is
+    counted), and the day's kept visit totals."""
     start, end = _day_bounds(day)
     ops = connection.ops
     day_value = ops.adapt_datefield_value(day)
     params = [
-        venue.pk, ops.adapt_datetimefield_value(end), ops.adapt_datetimefield_value(start), S.CONFIRMED,
+        venue.pk, ops.adapt_datetimefield_value(end), ops.adapt_datetimefield_value(start),
         venue.pk, day_value, venue.pk, day_value,
     ]
     with connection.cursor() as cursor:

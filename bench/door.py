@@ -605,14 +605,14 @@ class Breakdown:
 # the in-process requests; a stage that is not found (code renamed) is left out.
 SCAN_STAGES = [
     ("token authentication (DRF, `authtoken_token`)", "rest_framework/views.py", "perform_authentication"),
-    ("permission: door roles (`venues_for_user`)", "rest_framework/views.py", "check_permissions"),
+    ("permission: door roles (`Doors`: one query)", "rest_framework/views.py", "check_permissions"),
     ("request validation (serializer)", "attendance/api.py", "_valid"),
     ("venue of the door (`_door_venue`)", "attendance/api.py", "_door_venue"),
     ("occurrence at the venue (`_occurrence_at`)", "attendance/api.py", "_occurrence_at"),
-    ("`ticket_redeem` (idempotency check, find, lock, validate, insert, update)", "attendance/services.py",
+    ("`ticket_redeem` (find and lock, validate, insert, update, visit totals)", "attendance/services.py",
      "ticket_redeem"),
     ("  of which the answer's details (`_details`)", "attendance/services.py", "_details"),
-    ("live counters (`venue_day_counts`: 3 aggregates)", "attendance/api.py", "_counts"),
+    ("live counters (`venue_day_counts`: one statement)", "attendance/api.py", "_counts"),
     ("JSON rendering (DRF `Response.rendered_content`)", "rest_framework/response.py", "rendered_content"),
 ]
 REGISTER_STAGES = [
