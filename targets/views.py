@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from targets import dashboards
+from targets import dashboards, views_reports
 from venues.access import staff_required
 from venues.models import AdminUnit, Venue
 from venues.selectors import MANAGE, VIEW, units_for_user, venues_for_user, venues_in_unit_q
@@ -122,5 +122,8 @@ def unit_dashboard(request, code):
         request,
         "targets/unit_dashboard.html",
         {"unit": unit, "d": data, "year": year, "years": _years(today, year), "year_error": year_error,
-         "compare": compare},
+         "compare": compare,
+         # The annual report's due banner, decided as on the report page; its link only for years it exists.
+         "banner": views_reports._due_banner(year),
+         "report_available": views_reports.FIRST_YEAR <= year <= today.year + 1},
     )
