@@ -1,8 +1,11 @@
 """What the staff dashboards show, computed from kept totals.
 
-Reads `attendance.VisitCount` (visits by venue, day, date and audience),
-`events.Occurrence` (seats taken) and `targets.indicators` (targets and their
-results); never raw check-in rows. Every query is an aggregate grouped by
+Reads `attendance.VisitMonth` (visits by venue, month, category and audience) for
+every year and month figure, `attendance.VisitCount` (by day and date) only where
+one venue's days or dates are needed (its top programmes, no-shows, audiences, the
+previous year's days of the current month for the forecast), `events.Occurrence`
+(seats taken) and `targets.indicators` (targets and their results); never raw
+check-in rows. Every query is an aggregate grouped by
 venue and/or month, so a page costs a fixed number of queries whatever the
 number of venues in the unit.
 
@@ -22,15 +25,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Count, F, Min, Q, Sum
-from django.db.models.functions import TruncMonth
-from django.utils import formats, numberformat, timezone
+from django.utils import formats, numberformat
 from django.utils.dates import MONTHS
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from attendance.models import VisitCount, WalkIn
+from attendance.models import VisitCount, VisitMonth, WalkIn
 from common.timeutil import local_datetime
 from events.models import Audience, Occurrence, Programme
 from targets import indicators
@@ -43,10 +43,6 @@ from venues.selectors import venues_in_unit_q
 ON_TRACK_RATIO = float(indicators.PACE_ON_TRACK)
 AT_RISK_RATIO = float(indicators.PACE_AT_RISK)
 TOP_PROGRAMMES = 10
-# A unit's dashboard reads hundreds of thousands of daily totals: it is kept this long
-# (seconds) for the current year, longer for a finished one, and says how old it is.
-UNIT_CACHE_SECONDS = 300
-UNIT_CACHE_SECONDS_PAST = 6 * 3600
 # Audience key for visits whose audience nobody recorded.
 NOT_RECORDED = ""
 
@@ -375,20 +371,17 @@ class VenueDashboard:
         return {"labels": [m.label for m in self.months], "datasets": datasets}
 
 
-def _monthly(venue_ids, year: int, today: dt.date, *, by_venue: bool = False, previous: bool = True):
+def _monthly(venue_ids, year: int, *, by_venue: bool = False, previous: bool = True):
     """Visits per (venue,) year and month over `year` (and the year before, with
-    `previous`), plus the previous year's visits up to the same day, in one grouped query."""
-    start = dt.date(year - 1 if previous else year, 1, 1)
-    _, end = year_bounds(year)
-    previous_day = same_day_in(year - 1, min(today, dt.date(year, 12, 31)))
-    # Grouping on the truncated date, not on EXTRACT(YEAR/MONTH): PostgreSQL's EXTRACT
-    # returns numeric, which is much slower to group by than a date.
+    `previous`), in one grouped query on VisitMonth (a few rows per venue and month)."""
     keys = ["venue_id", "month"] if by_venue else ["month"]
     rows = (
-        VisitCount.objects.filter(venue_id__in=venue_ids, day__gte=start, day__lt=end)
-        .annotate(month=TruncMonth("day"))
+        VisitMonth.objects.filter(
+            venue_id__in=venue_ids, month__gte=dt.date(year - 1 if previous else year, 1, 1),
+            month__lte=dt.date(year, 12, 1),
+        )
         .values(*keys)
-        .annotate(visits=Sum(VISITS), to_date=Sum(VISITS, filter=Q(day__lte=previous_day)))
+        .annotate(n=Sum(VISITS))
         .order_by()
     )
     for row in rows:
@@ -403,13 +396,13 @@ def venue_dashboard(venue: Venue, year: int, *, today: dt.date) -> VenueDashboar
 
     this_year = defaultdict(int)
     last_year = defaultdict(int)
+    for row in _monthly([venue.pk], year):
+        (this_year if row["y"] == year else last_year)[row["m"]] += row["n"] or 0
+    # The previous year's visits up to the same day (for the forecast): its whole months
+    # from VisitMonth, the days of the month that day falls in from VisitCount.
     previous_to_date = 0
-    for row in _monthly([venue.pk], year, today):
-        if row["y"] == year:
-            this_year[row["m"]] += row["visits"] or 0
-        else:
-            last_year[row["m"]] += row["visits"] or 0
-            previous_to_date += row["to_date"] or 0
+    if start <= today < end:
+        previous_to_date = indicators.unit_year_visits([venue.pk], year - 1, until=same_day_in(year - 1, today))
     visits = sum(this_year.values())
     previous_visits = sum(last_year.values())
 
@@ -663,7 +656,6 @@ class UnitDashboard:
     months: list[dict]
     visits: int
     previous_visits: int
-    computed_at: dt.datetime | None = None
 
     @property
     def growth(self) -> float | None:
@@ -708,21 +700,26 @@ def _previous_results(unit: AdminUnit, results, *, today: dt.date) -> dict[tuple
     if not results:
         return {}
     year = results[0].target.year - 1
-    found = {_result_key(r.target): r for r in indicators.unit_results(unit, year, today=today)}
+    saved = indicators.unit_targets(unit, year)
+    keys = {_result_key(t) for t in saved}
+    copies = {}
     for result in results:
         target = result.target
         key = _result_key(target)
-        if key in found or target.indicator == Indicator.MANUAL:
+        if key in keys or key in copies or target.indicator == Indicator.MANUAL:
             continue  # a hand-entered value belongs to its own year's target
         if target.indicator == Indicator.ACTIVITIES and target.commemorative_days.all():
             continue  # its days are a relation of the saved target: not measurable on a copy
-        copy = Target(
+        copies[key] = Target(
             venue=target.venue, admin_unit=target.admin_unit, venue_kind=target.venue_kind,
             venue_tier=target.venue_tier, year=year, indicator=target.indicator, value=target.value,
             value_max=target.value_max, per_venue=target.per_venue, category=target.category, label=target.label,
         )
-        within = unit if unit.level == AdminUnit.Level.COMMUNE and target.admin_unit_id not in (None, unit.pk) else None
-        found[key] = indicators.evaluate(copy, today=today, within=within)
+    # The year's own targets and the copies share each place's totals: a handful of queries
+    # whatever their number.
+    measured = indicators.results_for_targets([*saved, *copies.values()], unit=unit, today=today)
+    found = {_result_key(r.target): r for r in measured[: len(saved)]}
+    found.update(zip(copies.keys(), measured[len(saved):]))
     return found
 
 
@@ -757,8 +754,8 @@ def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool 
     month_this = defaultdict(int)
     month_last = defaultdict(int)
     if ids:
-        for row in _monthly(ids, year, today, by_venue=True, previous=compare):
-            n = row["visits"] or 0
+        for row in _monthly(ids, year, by_venue=True, previous=compare):
+            n = row["n"] or 0
             if row["y"] == year:
                 this_year[row["venue_id"]] += n
                 month_this[row["m"]] += n
@@ -787,17 +784,5 @@ def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool 
         })
     return UnitDashboard(
         unit=unit, year=year, today=today, compare=compare, groups=groups, venues=rows, months=months,
-        visits=sum(month_this.values()), previous_visits=sum(month_last.values()), computed_at=timezone.now(),
+        visits=sum(month_this.values()), previous_visits=sum(month_last.values()),
     )
-
-
-def unit_dashboard_cached(unit: AdminUnit, year: int, *, today: dt.date, compare: bool = False) -> UnitDashboard:
-    """`unit_dashboard`, kept in the cache for a few minutes (see UNIT_CACHE_SECONDS).
-
-    Labels are translated when computed, so the language is part of the key."""
-    key = f"targets:unit-dashboard:1:{unit.pk}:{year}:{int(compare)}:{today.isoformat()}:{get_language()}"
-    data = cache.get(key)
-    if data is None:
-        data = unit_dashboard(unit, year, today=today, compare=compare)
-        cache.set(key, data, UNIT_CACHE_SECONDS_PAST if year < today.year else UNIT_CACHE_SECONDS)
-    return data

@@ -31,7 +31,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from attendance.models import VisitCount
+from attendance.models import VisitMonth
 from common.timeutil import local_datetime
 from events.models import Occurrence, Programme
 from targets import indicators
@@ -363,7 +363,8 @@ def _digital_venue_ids(venue_ids: list[int], year: int, cutoff: dt.datetime) -> 
     """Venues that applied digital tools in the year, as the DIGITAL_SHARE indicator
     measures it (targets.indicators): registrations taken through the system (a date
     of a programme requiring registration with seats taken) or visitors admitted by
-    QR (VisitCount.checked_in). Two queries."""
+    QR (checked_in of VisitMonth, and of VisitCount for the days of a month not over yet).
+    Two or three queries."""
     registered = (
         Occurrence.objects.filter(
             venue_id__in=venue_ids,
@@ -376,16 +377,10 @@ def _digital_venue_ids(venue_ids: list[int], year: int, cutoff: dt.datetime) -> 
         .distinct()
         .order_by()
     )
-    scanned = (
-        VisitCount.objects.filter(
-            venue_id__in=venue_ids,
-            day__gte=dt.date(year, 1, 1),
-            day__lte=min(dt.date(year, 12, 31), timezone.localtime(cutoff - dt.timedelta(microseconds=1)).date()),
-            checked_in__gt=0,
-        )
-        .values_list("venue_id", flat=True)
-        .distinct()
-        .order_by()
+    scanned = indicators.venues_admitting_by_qr(
+        venue_ids,
+        dt.date(year, 1, 1),
+        min(dt.date(year, 12, 31), timezone.localtime(cutoff - dt.timedelta(microseconds=1)).date()),
     )
     return set(registered) | set(scanned)
 
@@ -460,7 +455,7 @@ def _venue_columns() -> list[tuple[str, int]]:
         (_("Venue type"), 22),
         (_("Visits"), 12),
         (_("Visits target"), 14),
-        (_("% of target"), 12),
+        (_("Share of target"), 12),
         (_("Lifelong-learning dates held"), 16),
         (_("Activities held"), 14),
         (_("Digital tools used"), 14),
@@ -696,20 +691,20 @@ def report_run_build(*, run_id: int, language: str | None = None, today: dt.date
 
 
 def visits_sum():
-    """Visits of VisitCount rows: checked in + walk-ins + entered by hand."""
+    """Visits of kept-total rows (VisitCount, VisitMonth): checked in + walk-ins + entered by hand."""
     return Sum(F("checked_in") + F("walk_ins") + F("manual"))
 
 
 def unit_visit_totals(unit: AdminUnit, year: int) -> dict:
-    """Visits of the unit's venues in the year from the kept totals: by venue and
-    month, by category (targets.indicators.visits_by_category) and by audience.
-    Three grouped queries, whatever the number of venues."""
-    counts = VisitCount.objects.filter(
-        venues_in_unit_q(unit, "venue__"), day__gte=dt.date(year, 1, 1), day__lte=dt.date(year, 12, 31)
+    """Visits of the unit's venues in the year from the monthly kept totals (VisitMonth): by
+    venue and month, by category (targets.indicators.visits_by_category) and by audience.
+    Three grouped queries on a few rows per venue and month, whatever the number of venues."""
+    counts = VisitMonth.objects.filter(
+        venues_in_unit_q(unit, "venue__"), month__gte=dt.date(year, 1, 1), month__lte=dt.date(year, 12, 1)
     )
     by_venue_month: dict[int, dict[int, int]] = defaultdict(dict)
-    for row in counts.values("venue_id", "day__month").annotate(visits=visits_sum()).order_by():
-        by_venue_month[row["venue_id"]][row["day__month"]] = int(row["visits"] or 0)
+    for row in counts.values("venue_id", "month").annotate(visits=visits_sum()).order_by():
+        by_venue_month[row["venue_id"]][row["month"].month] = int(row["visits"] or 0)
     by_audience = {
         row["audience"]: int(row["visits"] or 0)
         for row in counts.values("audience").annotate(visits=visits_sum()).order_by("audience")

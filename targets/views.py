@@ -117,7 +117,7 @@ def unit_dashboard(request, code):
     today = _today()
     year, year_error = _year(request, today)
     compare = request.GET.get("compare") == "1"
-    data = dashboards.unit_dashboard_cached(unit, year, today=today, compare=compare)
+    data = dashboards.unit_dashboard(unit, year, today=today, compare=compare)
     return render(
         request,
         "targets/unit_dashboard.html",

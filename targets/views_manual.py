@@ -17,9 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
@@ -191,18 +189,6 @@ def _render(request, unit, year, year_error, today, *, bound=None, bound_target_
     )
 
 
-def _forget_dashboards(units, year: int, today) -> None:
-    """Drop the cached unit dashboards that show these units' targets, so the new value
-    shows at once. Mirrors the key of `dashboards.unit_dashboard_cached`."""
-    keys = [
-        f"targets:unit-dashboard:1:{unit.pk}:{year}:{compare}:{today.isoformat()}:{language}"
-        for unit in units
-        for compare in (0, 1)
-        for language, _name in settings.LANGUAGES
-    ]
-    cache.delete_many(keys)
-
-
 @staff_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -229,10 +215,6 @@ def manual_values(request, code: str):
         except DomainError as error:
             form.add_service_error(error)
         else:
-            shown = {unit, target.admin_unit}
-            if target.admin_unit.parent_id:
-                shown.add(AdminUnit(pk=target.admin_unit.parent_id))
-            _forget_dashboards(shown, year, today)
             messages.success(
                 request,
                 _("Result saved for “%(label)s”: %(value)s.") % {"label": target.label, "value": number_display(entry.value)},
