@@ -15,15 +15,21 @@ client can be pointed at it:
     fake.latency = 0.05                  # seconds before each answer
     fake.delay_next(2)                   # the next call only: accepted, answered 2 s later
     fake.send_at_once = False            # accepted messages stay queued (no date_sent)
+    held = fake.hold_answer(250)         # the 250th accepted message: its answer waits...
+    held.wait(30)                        # ...(set once it is accepted and waiting)...
+    fake.release()                       # ...until this (or stop())
     fake.stop()
 
 `messages` holds the accepted ones (one dict per message: the form fields as
 sent, plus "sid", "account_sid", "auth", "path", "method", and "created_at" and
 "sent_at": Unix times, sent_at None while queued); `requests` holds every call
 to the API, failed ones and GETs too (with the query's fields). Both are
-snapshots taken under a lock. A delay longer than the client's timeout
+snapshots taken under a lock (the server answers each connection in its own
+thread: concurrent senders are safe). A delay longer than the client's timeout
 (settings.TWILIO_TIMEOUT) gives the ambiguous case: the message is accepted
-but the sender sees a read timeout.
+but the sender sees a read timeout. `hold_answer` gives the same moment
+without a timeout, for as long as the test needs: the provider has the message,
+the sender does not know yet (the moment to kill a worker).
 
 The list (client.messages.list) filters on To, From, and DateSent, DateSent>=
 and DateSent<= (the client sends date_sent_after as `DateSent>=<ISO time>`),
@@ -52,6 +58,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+# The longest a held answer waits for release().
+HOLD_MAX_SECONDS = 120
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 
 
@@ -85,6 +93,10 @@ class FakeTwilio:
         self._next: list[Reply] = []
         self._delays: list[float] = []
         self._by_recipient: dict[str, Reply] = {}
+        self._hold_at: int | None = None  # the number of the accepted message whose answer is held
+        self._held_sid: str | None = None
+        self._held = threading.Event()
+        self._release = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -100,6 +112,7 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        self._release.set()  # a held answer must not keep its thread waiting
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -154,13 +167,15 @@ class FakeTwilio:
             return list(self._messages)
 
     def reset(self) -> None:
-        """Forget received messages and canned errors."""
+        """Forget received messages, canned errors and a hold (releasing a held answer)."""
         with self._lock:
             self._messages.clear()
             self._requests.clear()
             self._next.clear()
             self._delays.clear()
             self._by_recipient.clear()
+            self._hold_at = self._held_sid = None
+            self._release.set()
 
     # Canned errors
 
@@ -184,7 +199,39 @@ class FakeTwilio:
         with self._lock:
             self._delays.extend([seconds] * times)
 
+    def hold_answer(self, nth: int) -> threading.Event:
+        """The `nth` message this fake accepts (1-based, counting every message
+        accepted since the start or `reset()`) is accepted and recorded as usual,
+        but its answer waits until `release()` (or `stop()`, or HOLD_MAX_SECONDS):
+        the provider has the message and its sender does not know yet. Returns
+        an Event set once that message is accepted and its answer is waiting;
+        `held_sid` is then its SID."""
+        with self._lock:
+            if len(self._messages) >= nth:
+                raise ValueError(f"{len(self._messages)} messages were accepted already")
+            self._hold_at, self._held_sid = nth, None
+            self._held.clear()
+            self._release.clear()
+        return self._held
+
+    def release(self) -> None:
+        """Send the held answer (to whoever still listens)."""
+        self._release.set()
+
+    @property
+    def held_sid(self) -> str | None:
+        with self._lock:
+            return self._held_sid
+
     # Called by the handler
+
+    def _hold(self, resource: dict) -> None:
+        """If `resource` is the message whose answer is held, wait for release()."""
+        with self._lock:
+            held = resource.get("sid") is not None and resource.get("sid") == self._held_sid
+        if held:
+            self._held.set()
+            self._release.wait(HOLD_MAX_SECONDS)
 
     def _delay(self) -> float:
         """Seconds to wait before answering the call being handled."""
@@ -219,6 +266,8 @@ class FakeTwilio:
         sent_at = now if self.send_at_once else None
         message = {**record, "sid": "SM" + uuid.uuid4().hex, "created_at": now, "sent_at": sent_at}
         self._messages.append(message)
+        if len(self._messages) == self._hold_at:
+            self._held_sid = message["sid"]
         self._changed.notify_all()
         resource = _resource(message)
         # Twilio answers a create before it sends: no date_sent yet.
@@ -371,6 +420,7 @@ def _handler_for(fake: FakeTwilio):
             form = {key: values[0] for key, values in parse_qs(raw, keep_blank_values=True).items()}
             delay = fake._delay()
             reply, resource = fake._answer(self.path, form, _basic_auth(self.headers.get("Authorization", "")))
+            fake._hold(resource)
             self._reply(reply, resource, delay, 201)
 
         def _reply(self, reply: Reply | None, resource: dict, delay: float, status: int):

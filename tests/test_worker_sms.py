@@ -1,9 +1,10 @@
 """SMS through real Celery worker processes, on PostgreSQL and Redis: a
 registration reaches (fake) Twilio exactly once, and 500 due reminders arrive
-exactly once although the worker is killed (SIGKILL) halfway and restarted."""
+exactly once although the worker is killed (SIGKILL) halfway and restarted.
+Both go through the real twilio client (notifications.transports.TwilioSms)
+to tests/fake_twilio.py, which also answers the outbox sweep's look-ups."""
 
 import datetime as dt
-import json
 import os
 import signal
 import statistics
@@ -23,7 +24,6 @@ from config.celery import app
 from notifications.models import Message
 from notifications.services import NOTE_RECOVERED
 from notifications.tasks import message_send_task, outbox_sweep_task, reminders_dispatch_task
-from notifications.transports import Transport
 from tests.attendance_helpers import make_occurrence, register
 from tests.factories import make_programme
 from tests.fake_twilio import FakeTwilio
@@ -33,43 +33,22 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "worker-test-auth-token"
-
-
-_clients: dict[int, redis.Redis] = {}
+TWILIO_FROM = "+15005550006"
 
 
 def _redis() -> redis.Redis:
-    # One client per process (a worker forks none: solo pool).
-    if os.getpid() not in _clients:
-        _clients[os.getpid()] = redis.Redis.from_url(os.environ["REDIS_URL"])
-    return _clients[os.getpid()]
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
 
 
-class RedisLogSms(Transport):
-    """A provider whose record lives in Redis, outside the worker: it survives
-    a SIGKILL of the worker, and it can tell whether it accepted a message, as a
-    provider's API that lists sent messages can (`find_accepted`). Each call
-    appends {"id", "key", "sid", "at"} to the list named by $SMS_LOG_KEY."""
-
-    def notify(self, message) -> str:
-        sid = "RL" + uuid.uuid4().hex
-        entry = {"id": message.pk, "key": message.dedupe_key, "sid": sid, "at": time.time()}
-        accepted = _redis().rpush(os.environ["SMS_LOG_KEY"], json.dumps(entry))
-        if accepted == int(os.environ.get("SMS_LOG_STALL_AT", 0)):
-            # The worst moment for a SIGKILL: the provider has the message, the
-            # database does not know yet. The test kills the worker here.
-            time.sleep(600)
-        return sid
-
-    def find_accepted(self, message) -> str | None:
-        for entry in provider_log(os.environ["SMS_LOG_KEY"]):
-            if entry["id"] == message.pk:
-                return entry["sid"]
-        return None
-
-
-def provider_log(key: str) -> list[dict]:
-    return [json.loads(raw) for raw in _redis().lrange(key, 0, -1)]
+def twilio_env(twilio: FakeTwilio) -> dict:
+    """A worker's settings for sending through the real twilio client to `twilio`."""
+    return {
+        "SMS_TRANSPORT": "notifications.transports.TwilioSms", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM": TWILIO_FROM, "TWILIO_API_BASE_URL": twilio.base_url,
+        "SMS_STATUS_CALLBACK": "false",
+        # Shorter than OUTBOX_STALE_SECONDS (3 s here), as in production.
+        "TWILIO_TIMEOUT": "2",
+    }
 
 
 class Workers:
@@ -158,11 +137,7 @@ def wait_until(condition, timeout: float, interval: float = 0.05, every=None):
 def test_a_registration_reaches_twilio_exactly_once(workers, venue):
     with FakeTwilio(auth_token=AUTH_TOKEN) as twilio:
         # given a worker sending through Twilio (the fake one)
-        workers.start(
-            SMS_TRANSPORT="notifications.transports.TwilioSms", TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-            TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+15005550006", TWILIO_API_BASE_URL=twilio.base_url,
-            SMS_STATUS_CALLBACK="false",
-        )
+        workers.start(**twilio_env(twilio))
         occurrence = make_occurrence(venue=venue)
 
         # when someone registers
@@ -211,26 +186,35 @@ def _due_reminders(venue, count: int):
 
 
 def test_500_reminders_arrive_exactly_once_although_the_worker_is_killed_halfway(workers, venue):
-    # given 500 due reminders, a provider that keeps its own record, and a worker
-    # that will be killed at the worst moment: just after the provider accepted
-    # the 250th message, before the database recorded it
+    # given 500 due reminders, Twilio (the fake one, through the real client) and
+    # a worker that will be killed at the worst moment: Twilio has accepted the
+    # 250th message and its answer has not reached the worker yet (the fake
+    # holds it), so the database does not know
     total, halfway = 500, 250
-    log_key = f"{workers.queue}:provider"
     occurrence = _due_reminders(venue, total)
-    env = {"SMS_TRANSPORT": "tests.test_worker_sms.RedisLogSms", "SMS_LOG_KEY": log_key, "SMS_RATE_PER_SECOND": "100"}
-    os.environ["SMS_LOG_KEY"] = log_key
+    phones = set(occurrence.registrations.values_list("phone", flat=True))
     reminders = Message.objects.filter(kind=Message.Kind.REMINDER, occurrence=occurrence)
-    started = time.monotonic()
-    try:
-        first = workers.start(**env, SMS_LOG_STALL_AT=str(halfway))
+    with FakeTwilio(auth_token=AUTH_TOKEN) as twilio:
+        # The held answer must not time out before the kill (an in-doubt error,
+        # and the worker would go on); the sweep waits longer than a call can last.
+        env = {**twilio_env(twilio), "SMS_RATE_PER_SECOND": "100", "TWILIO_TIMEOUT": "5", "OUTBOX_STALE_SECONDS": "6"}
+        held = twilio.hold_answer(halfway)
+        started = time.monotonic()
+        first = workers.start(**env)
 
-        # when the dispatcher runs (in chunks of 100) and the worker is killed halfway through sending
+        # when the dispatcher runs (in chunks of 100, sent in batches of 50) and
+        # the worker is killed halfway through sending
         reminders_dispatch_task.apply_async(kwargs={"limit": 100}, queue=workers.queue)
-        assert wait_until(lambda: _redis().llen(log_key) >= halfway, 60, interval=0.005), workers.log(first)
+        assert held.wait(60), f"{len(twilio.messages)} messages arrived\n" + workers.log(first)
         workers.kill(first)
+        twilio.release()  # the answer goes to a dead worker
         killed = time.monotonic()
-        in_doubt = reminders.get(status=Message.Status.QUEUED)
-        assert _redis().llen(log_key) == halfway and in_doubt.provider_id == ""
+        [in_doubt] = reminders.filter(status=Message.Status.QUEUED)
+        assert in_doubt.provider_id == "" and in_doubt.attempts == 1
+        assert len(twilio.messages) == halfway and twilio.messages[-1]["sid"] == twilio.held_sid
+        assert twilio.messages[-1]["To"] == in_doubt.recipient
+        # the one before it was recorded with its claim, in the same statement
+        assert reminders.filter(status=Message.Status.SENT).count() == halfway - 1
 
         # and a new worker starts, with beat running the dispatcher and the sweep
         workers.start(**env)
@@ -242,44 +226,50 @@ def test_500_reminders_arrive_exactly_once_although_the_worker_is_killed_halfway
                 outbox_sweep_task.apply_async(queue=workers.queue)
 
         done = wait_until(
-            lambda: reminders.filter(status=Message.Status.SENT).count() == total, 90, interval=0.25, every=beat
+            lambda: reminders.filter(status=Message.Status.SENT).count() == total, 45, interval=0.25, every=beat
         )
         finished = time.monotonic()
+        time.sleep(0.5)  # anything sent twice would arrive now
+        accepted = twilio.messages
+        calls = twilio.requests
 
-        # then every reminder reached the provider exactly once
-        log = provider_log(log_key)
-        per_key: dict[str, int] = {}
-        for entry in log:
-            per_key[entry["key"]] = per_key.get(entry["key"], 0) + 1
-        duplicates = {key: n for key, n in per_key.items() if n > 1}
-        expected = {f"reminder:{r}:{occurrence.pk}:2h" for r in occurrence.registrations.values_list("pk", flat=True)}
-        lost = expected - set(per_key)
-        assert done, f"{reminders.filter(status=Message.Status.SENT).count()} of {total} sent"
-        assert duplicates == {} and lost == set()
-        assert len(log) == total and reminders.count() == total
-        # each message records the provider's id of its one delivery
-        sids = {entry["id"]: entry["sid"] for entry in log}
-        assert dict(reminders.values_list("pk", "provider_id")) == sids
-        # the one in doubt was settled from the provider's record, not sent again
-        in_doubt.refresh_from_db()
-        assert in_doubt.status == Message.Status.SENT and in_doubt.last_error == NOTE_RECOVERED
+    # then every reminder reached Twilio exactly once
+    assert done, f"{reminders.filter(status=Message.Status.SENT).count()} of {total} sent"
+    per_phone: dict[str, int] = {}
+    for message in accepted:
+        per_phone[message["To"]] = per_phone.get(message["To"], 0) + 1
+    assert {phone: n for phone, n in per_phone.items() if n > 1} == {}
+    assert set(per_phone) == phones and len(accepted) == total == reminders.count()
+    rows = {m.recipient: m for m in reminders}
+    assert all(m["Body"] == rows[m["To"]].body and m["From"] == TWILIO_FROM for m in accepted)
+    # and none was claimed twice or handed to Twilio twice (no call failed either)
+    posts = [call for call in calls if call["method"] == "POST"]
+    assert len(posts) == total and len({call["To"] for call in posts}) == total
+    assert set(reminders.values_list("attempts", flat=True)) == {1}
+    # each message ended sent with the SID of its one delivery
+    assert set(reminders.values_list("status", flat=True)) == {Message.Status.SENT}
+    assert {m.recipient: m.provider_id for m in rows.values()} == {m["To"]: m["sid"] for m in accepted}
+    # the one in doubt was settled from Twilio's list of messages, not sent again
+    in_doubt.refresh_from_db()
+    assert in_doubt.status == Message.Status.SENT and in_doubt.last_error == NOTE_RECOVERED
+    assert in_doubt.provider_id == accepted[halfway - 1]["sid"]
+    assert reminders.filter(last_error=NOTE_RECOVERED).count() == 1
+    lookups = [call for call in calls if call["method"] == "GET"]
+    assert lookups and {call["To"] for call in lookups} == {in_doubt.recipient}
 
-        # what happened, for the record (pytest -s)
-        accepted_at = {entry["id"]: entry["at"] for entry in log}
-        windows = sorted(
-            (sent_at.timestamp() - accepted_at[pk]) * 1000
-            for pk, sent_at, note in reminders.values_list("pk", "sent_at", "last_error")
-            if note != NOTE_RECOVERED
-        )
-        print(
-            f"\n{total} reminders; worker killed {killed - started:.1f} s in, after {halfway} provider calls, "
-            f"restarted in {restarted - killed:.1f} s; all sent exactly once {finished - started:.1f} s after the start. "
-            f"Settled from the provider's record: {reminders.filter(last_error=NOTE_RECOVERED).count()}; "
-            f"claimed again: {reminders.filter(attempts__gt=1).count()}. "
-            f"Provider call made → sent_at taken: median {statistics.median(windows):.2f} ms, "
-            f"p99 {windows[int(len(windows) * 0.99) - 1]:.2f} ms, max {windows[-1]:.2f} ms."
-        )
-        assert finished - started < 110
-    finally:
-        os.environ.pop("SMS_LOG_KEY", None)
-        _redis().delete(log_key)
+    # what happened, for the record (pytest -s)
+    accepted_at = {m["sid"]: m["created_at"] for m in accepted}
+    windows = sorted(
+        (sent_at.timestamp() - accepted_at[sid]) * 1000
+        for sid, sent_at, note in reminders.values_list("provider_id", "sent_at", "last_error")
+        if note != NOTE_RECOVERED
+    )
+    print(
+        f"\n{total} reminders through the twilio client; worker killed {killed - started:.1f} s in, with Twilio's "
+        f"answer to message {halfway} held, restarted in {restarted - killed:.1f} s; all sent exactly once "
+        f"{finished - started:.1f} s after the start. Settled from Twilio's list: "
+        f"{reminders.filter(last_error=NOTE_RECOVERED).count()} ({len(lookups)} list calls). "
+        f"Twilio accepted → sent_at taken: median {statistics.median(windows):.2f} ms, "
+        f"p99 {windows[int(len(windows) * 0.99) - 1]:.2f} ms, max {windows[-1]:.2f} ms."
+    )
+    assert finished - started < 55
