@@ -108,7 +108,13 @@ class Workers:
                 try:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    pass
+            # The pool's children too, so none keeps a database session open
+            # while the test database is dropped.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture
