@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Min, Sum
 from django.utils import formats, numberformat
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
@@ -116,65 +116,6 @@ def month_label(month: int) -> str:
 
 
 # -- visits targets of many venues at once ------------------------------------------------
-
-_UNIT_LEVEL_RANK = {AdminUnit.Level.COMMUNE: 0, AdminUnit.Level.GROUP: 1, AdminUnit.Level.PROVINCE: 2}
-
-
-def visits_targets_for_venues(venues, year: int) -> dict[int, Target]:
-    """The visits target applying to each venue, in three queries for any number of venues.
-
-    The same choice as `indicators.venue_visits_target` (which costs two queries a
-    venue): the venue's own target (the latest), else the per-venue target of the
-    smallest set containing it (commune, group, province; one naming both kind and
-    tier first; the latest).
-    """
-    venues = list(venues)
-    if not venues:
-        return {}
-    units = {v.admin_unit_id for v in venues}
-    parents = {v.admin_unit.parent_id for v in venues if v.admin_unit.parent_id}
-    groups = defaultdict(set)  # commune id -> ids of the reporting groups listing it
-    for group_id, commune_id in AdminUnit.members.through.objects.filter(to_adminunit_id__in=units).values_list(
-        "from_adminunit_id", "to_adminunit_id"
-    ):
-        groups[commune_id].add(group_id)
-    all_groups = set().union(*groups.values()) if groups else set()
-    candidates = Target.objects.filter(year=year, indicator=Indicator.VISITS).filter(
-        Q(venue_id__in=[v.pk for v in venues])
-        | Q(venue__isnull=True, per_venue=True, admin_unit_id__in=units | parents | all_groups)
-    ).select_related("admin_unit")
-    own: dict[int, Target] = {}
-    sets: list[Target] = []
-    for target in candidates.order_by("-pk"):
-        if target.venue_id:
-            own.setdefault(target.venue_id, target)
-        else:
-            sets.append(target)
-    found: dict[int, Target] = {}
-    for venue in venues:
-        if venue.pk in own:
-            found[venue.pk] = own[venue.pk]
-            continue
-        scope = {venue.admin_unit_id, venue.admin_unit.parent_id} | groups.get(venue.admin_unit_id, set())
-        best, best_key = None, None
-        for target in sets:
-            if target.admin_unit_id not in scope:
-                continue
-            if target.venue_kind and target.venue_kind != venue.kind:
-                continue
-            if target.venue_tier and target.venue_tier != venue.tier:
-                continue
-            key = (
-                _UNIT_LEVEL_RANK.get(target.admin_unit.level, 3),
-                not (target.venue_kind and target.venue_tier),
-                -target.pk,
-            )
-            if best_key is None or key < best_key:
-                best, best_key = target, key
-        if best is not None:
-            found[venue.pk] = best
-    return found
-
 
 # -- forecast ------------------------------------------------------------------------
 
@@ -762,7 +703,7 @@ def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool 
             else:
                 last_year[row["venue_id"]] += n
                 month_last[row["m"]] += n
-    targets = visits_targets_for_venues(venues, year)
+    targets = indicators.venue_visits_targets(venues, year)
     rows = [
         VenueRow(v, this_year[v.pk], last_year[v.pk], targets.get(v.pk))
         for v in venues

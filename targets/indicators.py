@@ -12,7 +12,8 @@ Interface (used by dashboards, the annual report and the API):
   (`within`: an AdminUnit narrowing the target's set, e.g. a commune of its province).
 - `unit_results(unit, year, *, today=None) -> list[Result]`: every target of a unit and year,
   in a handful of queries (venue-level totals are read once per scope and shared).
-- `venue_visits_target(venue, year) -> Target | None`: the visits target applying to a venue
+- `venue_visits_targets(venues, year) -> {venue id: Target}` (two queries for any number of
+  venues) and `venue_visits_target(venue, year)`: the visits target applying to a venue
   (its own, else a per-venue VISITS target of a set it belongs to).
 - `venue_year_visits(venue_ids, year) -> dict[int, int]`: visits of each venue in a year (one query;
   venues without visits are absent).
@@ -541,27 +542,64 @@ def results_for_targets(targets: Iterable[Target], *, unit: AdminUnit, today: dt
     return results
 
 
-def venue_visits_target(venue: Venue, year: int) -> Target | None:
-    """The visits target applying to `venue`: its own, else a per-venue VISITS target of a
-    set containing it (the one of the smallest unit: commune, group, then province)."""
-    own = Target.objects.filter(venue=venue, year=year, indicator=Indicator.VISITS).order_by("-pk").first()
-    if own is not None:
-        return own
-    unit = venue.admin_unit
-    units = Q(admin_unit=unit) | Q(admin_unit__members=unit)
-    if unit.parent_id:
-        units |= Q(admin_unit_id=unit.parent_id)
+# A per-venue target of the smallest set containing the venue applies first.
+_UNIT_LEVEL_RANK = {AdminUnit.Level.COMMUNE: 0, AdminUnit.Level.GROUP: 1, AdminUnit.Level.PROVINCE: 2}
+
+
+def venue_visits_targets(venues: Iterable[Venue], year: int) -> dict[int, Target]:
+    """{venue id: the visits target applying to it}, in two queries for any number of venues.
+
+    A venue's own target (the newest) comes first; else the per-venue VISITS target of
+    the smallest set containing it (commune, reporting group, then province), one naming
+    both kind and tier before one naming fewer, the newest last. Venues need `admin_unit`
+    loaded (select_related) to avoid a query each."""
+    venues = list(venues)
+    if not venues:
+        return {}
+    units = {v.admin_unit_id for v in venues}
+    parents = {v.admin_unit.parent_id for v in venues if v.admin_unit.parent_id}
+    groups: dict[int, set[int]] = defaultdict(set)  # commune id -> ids of the reporting groups listing it
+    for group_id, commune_id in AdminUnit.members.through.objects.filter(to_adminunit_id__in=units).values_list(
+        "from_adminunit_id", "to_adminunit_id"
+    ):
+        groups[commune_id].add(group_id)
     candidates = (
-        Target.objects.filter(units, year=year, indicator=Indicator.VISITS, per_venue=True)
-        .filter(Q(venue_kind="") | Q(venue_kind=venue.kind), Q(venue_tier="") | Q(venue_tier=venue.tier))
+        Target.objects.filter(year=year, indicator=Indicator.VISITS)
+        .filter(
+            Q(venue_id__in=[v.pk for v in venues])
+            | Q(venue__isnull=True, per_venue=True, admin_unit_id__in=units | parents | set().union(*groups.values()))
+        )
         .select_related("admin_unit")
-        .distinct()
+        .order_by("-pk")
     )
-    rank = {AdminUnit.Level.COMMUNE: 0, AdminUnit.Level.GROUP: 1, AdminUnit.Level.PROVINCE: 2}
-    ordered = sorted(
-        candidates, key=lambda t: (rank.get(t.admin_unit.level, 3), not (t.venue_kind and t.venue_tier), -t.pk)
-    )
-    return ordered[0] if ordered else None
+    own: dict[int, Target] = {}
+    sets: list[Target] = []
+    for target in candidates:
+        if target.venue_id:
+            own.setdefault(target.venue_id, target)
+        else:
+            sets.append(target)
+    found: dict[int, Target] = {}
+    for venue in venues:
+        if venue.pk in own:
+            found[venue.pk] = own[venue.pk]
+            continue
+        scope = {venue.admin_unit_id, venue.admin_unit.parent_id} | groups.get(venue.admin_unit_id, set())
+        applying = [
+            t for t in sets
+            if t.admin_unit_id in scope and t.venue_kind in ("", venue.kind) and t.venue_tier in ("", venue.tier)
+        ]
+        if applying:
+            found[venue.pk] = min(
+                applying,
+                key=lambda t: (_UNIT_LEVEL_RANK.get(t.admin_unit.level, 3), not (t.venue_kind and t.venue_tier), -t.pk),
+            )
+    return found
+
+
+def venue_visits_target(venue: Venue, year: int) -> Target | None:
+    """The visits target applying to one venue (see `venue_visits_targets`)."""
+    return venue_visits_targets([venue], year).get(venue.pk)
 
 
 # -- reads for dashboards and the report -------------------------------------------------------

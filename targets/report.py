@@ -308,7 +308,7 @@ def _venue_rows(unit: AdminUnit, tier: str, year: int, today: dt.date | None) ->
     visits = indicators.venue_year_visits(ids, year)
     held = _dates_held(ids, year, cutoff)
     digital = _digital_venue_ids(ids, year, cutoff)
-    targets = _visits_targets(venues, year)
+    targets = indicators.venue_visits_targets(venues, year)
     rows = []
     for venue in venues:
         target = targets.get(venue.pk)
@@ -383,50 +383,6 @@ def _digital_venue_ids(venue_ids: list[int], year: int, cutoff: dt.datetime) -> 
         min(dt.date(year, 12, 31), timezone.localtime(cutoff - dt.timedelta(microseconds=1)).date()),
     )
     return set(registered) | set(scanned)
-
-
-def _visits_targets(venues: list[Venue], year: int) -> dict[int, Target]:
-    """venue id → the visits target applying to it, chosen as
-    indicators.venue_visits_target chooses for one venue (its own, newest first;
-    else a per-venue target of a set containing it: commune, group, then province;
-    kind and tier both set first; newest first), for many venues in two queries."""
-    ids = [venue.pk for venue in venues]
-    found: dict[int, Target] = {}
-    for target in Target.objects.filter(venue_id__in=ids, year=year, indicator=Indicator.VISITS).order_by("-pk"):
-        found.setdefault(target.venue_id, target)
-    communes = {venue.admin_unit_id for venue in venues}
-    provinces = {venue.admin_unit.parent_id for venue in venues if venue.admin_unit.parent_id}
-    sets = list(
-        Target.objects.filter(
-            Q(admin_unit_id__in=communes | provinces) | Q(admin_unit__members__in=communes),
-            year=year,
-            indicator=Indicator.VISITS,
-            per_venue=True,
-        )
-        .select_related("admin_unit")
-        .prefetch_related("admin_unit__members")
-        .distinct()
-    )
-    rank = {AdminUnit.Level.COMMUNE: 0, AdminUnit.Level.GROUP: 1, AdminUnit.Level.PROVINCE: 2}
-
-    def applies(target: Target, venue: Venue) -> bool:
-        unit = target.admin_unit
-        inside = (
-            unit.pk in (venue.admin_unit_id, venue.admin_unit.parent_id)
-            or any(member.pk == venue.admin_unit_id for member in unit.members.all())
-        )
-        return inside and target.venue_kind in ("", venue.kind) and target.venue_tier in ("", venue.tier)
-
-    for venue in venues:
-        if venue.pk in found:
-            continue
-        candidates = [target for target in sets if applies(target, venue)]
-        if candidates:
-            found[venue.pk] = min(
-                candidates,
-                key=lambda t: (rank.get(t.admin_unit.level, 3), not (t.venue_kind and t.venue_tier), -t.pk),
-            )
-    return found
 
 
 # -- the files ------------------------------------------------------------------------

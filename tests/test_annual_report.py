@@ -96,25 +96,6 @@ def test_report_data_has_the_known_answers(province, venue, fixture_report):
     assert (small.visits, small.target, small.percent_of_target) == (500, None, None)
 
 
-def test_the_visits_target_of_each_venue_is_the_one_indicators_choose(province, commune, venue, fixture_report):
-    """Given targets at several levels (the province's per-venue target, a commune's
-    one for libraries, the museum's own), when the report picks each venue's visits
-    target in bulk, then it is the one targets.indicators.venue_visits_target picks."""
-    from targets import indicators
-
-    Target.objects.create(
-        admin_unit=commune, venue_kind=Venue.Kind.LIBRARY, year=YEAR, indicator=Indicator.VISITS, value=700,
-        per_venue=True, source_document="KH xã",
-    )
-    Target.objects.create(venue=fixture_report["museum"], year=YEAR, indicator=Indicator.VISITS, value=2500, source_document="QĐ")
-    venues = list(Venue.objects.select_related("admin_unit"))
-
-    chosen = report._visits_targets(venues, YEAR)
-
-    assert {v.pk: chosen.get(v.pk) for v in venues} == {v.pk: indicators.venue_visits_target(v, YEAR) for v in venues}
-    assert chosen[venue.pk].value == 700 and chosen[fixture_report["museum"].pk].value == 2500
-
-
 def test_workbook_has_the_summary_rows_and_a_sheet_per_tier(province, venue, fixture_report):
     """Given the fixture, when the workbook is built and opened again with openpyxl,
     then the summary sheet has each target's numbers and status, the header row is

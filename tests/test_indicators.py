@@ -109,6 +109,50 @@ def test_per_venue_visits_give_the_share_of_venues_meeting_the_target(place):
     assert not summed.is_percent
 
 
+def test_the_visits_target_of_many_venues_follows_the_precedence_rules(place, django_assert_num_queries):
+    """Given visits targets at every level (a venue's own, old and new; per-venue targets of
+    the province, of a reporting group and of a commune; one naming kind and tier beside one
+    naming the kind only; a sum that is nobody's per-venue target), when the targets of all
+    venues are chosen at once, then each venue gets the documented one, in three queries."""
+    from venues.models import AdminUnit
+
+    province, commune, _ = place
+    other_commune = make_commune(province=province, name="Xã Khác")
+    third_commune = make_commune(province=province, name="Xã Thứ Ba")
+    group = AdminUnit.objects.create(code="G-OLD", name="Huyện cũ", level=AdminUnit.Level.GROUP, parent=province)
+    group.members.add(other_commune)
+    own = make_venue(admin_unit=commune, kind=MUS, tier=T.PROVINCIAL)
+    in_commune = make_venue(admin_unit=commune, kind=LIB, tier=T.COMMUNE)
+    in_group = make_venue(admin_unit=other_commune, kind=LIB, tier=T.COMMUNE)
+    tiered = make_venue(admin_unit=third_commune, kind=LIB, tier=T.COMMUNE)
+    untiered = make_venue(admin_unit=third_commune, kind=LIB, tier=T.DISTRICT)
+    museum_elsewhere = make_venue(admin_unit=third_commune, kind=MUS, tier=T.DISTRICT)
+    target(venue=own, indicator=Indicator.VISITS, value=1)
+    newest_own = target(venue=own, indicator=Indicator.VISITS, value=2)
+    by_kind = target(province, indicator=Indicator.VISITS, venue_kind=LIB, per_venue=True, value=10)
+    by_kind_and_tier = target(
+        province, indicator=Indicator.VISITS, venue_kind=LIB, venue_tier=T.COMMUNE, per_venue=True, value=20
+    )
+    of_group = target(group, indicator=Indicator.VISITS, per_venue=True, value=30)
+    of_commune = target(commune, indicator=Indicator.VISITS, venue_kind=LIB, per_venue=True, value=40)
+    target(province, indicator=Indicator.VISITS, value=99999)  # a sum over the province
+    venues = list(Venue.objects.select_related("admin_unit"))
+
+    with django_assert_num_queries(2):
+        chosen = indicators.venue_visits_targets(venues, 2025)
+
+    assert chosen == {
+        own.pk: newest_own,
+        in_commune.pk: of_commune,
+        in_group.pk: of_group,
+        tiered.pk: by_kind_and_tier,
+        untiered.pk: by_kind,
+    }
+    assert museum_elsewhere.pk not in chosen
+    assert indicators.venue_visits_target(in_group, 2025) == of_group
+    assert indicators.venue_visits_targets(venues, 2024) == {}
+
+
 def test_a_venue_target_and_the_visits_target_applying_to_a_venue(place):
     """Given a museum with its own target and another covered only by a per-venue provincial target,
     when venue_visits_target is asked, then each gets the right target; a library gets none."""
