@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.files.base import ContentFile
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -32,8 +32,6 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from attendance.models import VisitMonth
-from common.timeutil import local_datetime
-from events.models import Occurrence, Programme
 from targets import indicators
 from targets.indicators import Status
 from targets.models import PERCENT_INDICATORS, Indicator, ReportRun, Target
@@ -230,8 +228,9 @@ def report_data(unit: AdminUnit, year: int, *, today: dt.date | None = None, pro
     if progress:
         progress(1, total)
     sections = []
+    measures = indicators.venue_year_measures(unit, year, today=today)
     for done, tier in enumerate(tiers, start=2):
-        rows = _venue_rows(unit, tier, year, today)
+        rows = _venue_rows(unit, tier, year, measures)
         sections.append(TierSection(tier=tier, label=str(Venue.Tier(tier).label), venues=rows))
         if progress:
             progress(done, total)
@@ -300,19 +299,16 @@ def _tiers_present(unit: AdminUnit) -> list[str]:
     return [tier for tier in Venue.Tier.values if tier in present]
 
 
-def _venue_rows(unit: AdminUnit, tier: str, year: int, today: dt.date | None) -> list[VenueRow]:
+def _venue_rows(unit: AdminUnit, tier: str, year: int, measures: dict[int, indicators.VenueYear]) -> list[VenueRow]:
     """The rows of one tier's sheet: a fixed number of queries, whatever the number of venues."""
     venues = list(_unit_venues(unit).filter(tier=tier).select_related("admin_unit").order_by("name", "pk"))
-    ids = [venue.pk for venue in venues]
-    cutoff = _cutoff(year, today)
-    visits = indicators.venue_year_visits(ids, year)
-    held = _dates_held(ids, year, cutoff)
-    digital = _digital_venue_ids(ids, year, cutoff)
+    visits = indicators.venue_year_visits([venue.pk for venue in venues], year)
     targets = indicators.venue_visits_targets(venues, year)
+    nothing = indicators.VenueYear(0, 0, False)
     rows = []
     for venue in venues:
         target = targets.get(venue.pk)
-        dates, programmes = held.get(venue.pk, (0, 0))
+        measured = measures.get(venue.pk, nothing)
         rows.append(
             VenueRow(
                 name=venue.name,
@@ -321,68 +317,12 @@ def _venue_rows(unit: AdminUnit, tier: str, year: int, today: dt.date | None) ->
                 visits=int(visits.get(venue.pk, 0)),
                 target=target.value if target else None,
                 target_max=target.value_max if target else None,
-                dates_held=dates,
-                activities=programmes,
-                digital=venue.pk in digital,
+                dates_held=measured.lifelong_learning_dates,
+                activities=measured.programmes_held,
+                digital=measured.digital,
             )
         )
     return rows
-
-
-def _cutoff(year: int, today: dt.date | None) -> dt.datetime:
-    """Dates held count up to now (or the end of `today` when given), within the
-    year, as targets.indicators counts them."""
-    now = timezone.now() if today is None else local_datetime(today + dt.timedelta(days=1), dt.time())
-    return min(local_datetime(dt.date(year + 1, 1, 1), dt.time()), now)
-
-
-def _dates_held(venue_ids: list[int], year: int, cutoff: dt.datetime) -> dict[int, tuple[int, int]]:
-    """venue id → (lifelong-learning dates held, programmes with a date held) in
-    the year. Held as in targets.indicators: published, not cancelled, started in
-    the year before the cutoff; lifelong learning: the categories of
-    indicators.LIFELONG_LEARNING_CATEGORIES. One query."""
-    rows = (
-        Occurrence.objects.filter(
-            venue_id__in=venue_ids,
-            start__gte=local_datetime(dt.date(year, 1, 1), dt.time()),
-            start__lt=cutoff,
-            cancelled=False,
-            programme__status=Programme.Status.PUBLISHED,
-        )
-        .values("venue_id")
-        .annotate(
-            dates=Count("pk", filter=Q(programme__category__in=indicators.LIFELONG_LEARNING_CATEGORIES)),
-            programmes=Count("programme_id", distinct=True),
-        )
-        .order_by()
-    )
-    return {row["venue_id"]: (row["dates"], row["programmes"]) for row in rows}
-
-
-def _digital_venue_ids(venue_ids: list[int], year: int, cutoff: dt.datetime) -> set[int]:
-    """Venues that applied digital tools in the year, as the DIGITAL_SHARE indicator
-    measures it (targets.indicators): registrations taken through the system (a date
-    of a programme requiring registration with seats taken) or visitors admitted by
-    QR (checked_in of VisitMonth, and of VisitCount for the days of a month not over yet).
-    Two or three queries."""
-    registered = (
-        Occurrence.objects.filter(
-            venue_id__in=venue_ids,
-            start__gte=local_datetime(dt.date(year, 1, 1), dt.time()),
-            start__lt=cutoff,
-            seats_taken__gt=0,
-            programme__registration_required=True,
-        )
-        .values_list("venue_id", flat=True)
-        .distinct()
-        .order_by()
-    )
-    scanned = indicators.venues_admitting_by_qr(
-        venue_ids,
-        dt.date(year, 1, 1),
-        min(dt.date(year, 12, 31), timezone.localtime(cutoff - dt.timedelta(microseconds=1)).date()),
-    )
-    return set(registered) | set(scanned)
 
 
 # -- the files ------------------------------------------------------------------------
