@@ -27,7 +27,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, numberformat, timezone
+from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -38,6 +38,7 @@ from attendance import exports, selectors, services
 from attendance.forms import ManualAttendanceForm
 from attendance.models import ManualAttendance, Registration
 from attendance.services import ManualAttendanceError, RegistrationError
+from common.numbers import number_text
 from common.phone import phone_display
 from events.models import Occurrence
 from venues.access import get_for_staff_or_404, safe_next, staff_required
@@ -114,7 +115,7 @@ def _list_context(request, occurrence: Occurrence, manual_form: ManualAttendance
     for entry in manual_history:
         user_ = entry.entered_by
         entry.who = (user_.get_full_name() or user_.get_username()) if user_ else "—"
-        entry.count_shown = _number(entry.count)
+        entry.count_shown = number_text(entry.count)
     manual_current = next((entry for entry in manual_history if entry.superseded_at is None), None)
     # A posted form is shown again with its errors; a blank one only where an entry is possible.
     if not can_manage:
@@ -147,14 +148,6 @@ def _list_context(request, occurrence: Occurrence, manual_form: ManualAttendance
 # -- attendance entered by hand -------------------------------------------------------
 
 
-def _number(value: int) -> str:
-    """A whole number with the locale's digit grouping (15.000 in Vietnamese)."""
-    return numberformat.format(
-        value, formats.get_format("DECIMAL_SEPARATOR"), grouping=3,
-        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"), force_grouping=True,
-    )
-
-
 def _takes_manual_attendance(occurrence: Occurrence, counts: dict, now=None) -> bool:
     """Whether the page offers the hand-entry form: a date that started, is not
     cancelled and has no admitted scan (the service decides in the end)."""
@@ -185,7 +178,7 @@ def manual_attendance(request, pk):
                     "Attendance entered by hand: %(count)s visitors.",
                     entry.count,
                 )
-                % {"count": _number(entry.count)},
+                % {"count": number_text(entry.count)},
             )
             return redirect(_list_url(occurrence) + "#attendance-by-hand")
     return render(

@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, F, Min, Sum
-from django.utils import formats, numberformat
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
 from attendance.models import VisitCount, VisitMonth, WalkIn
+from common.numbers import number_text
 from common.timeutil import local_datetime
 from events.models import Audience, Occurrence, Programme
 from targets import indicators
 from targets.indicators import Status
-from targets.models import Indicator, Target
+from targets.models import PERCENT_INDICATORS, Indicator, Target
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 
@@ -66,24 +66,11 @@ STATUS_CLASSES = {
 }
 
 
-# -- formatting (the site's locale, with digit grouping: 15.000 in Vietnamese) ----------
-
-
-def fmt_number(value, decimals: int = 0) -> str:
-    if value is None:
-        return "—"
-    return numberformat.format(
-        round(float(value), decimals) if decimals else int(round(float(value))),
-        formats.get_format("DECIMAL_SEPARATOR"),
-        decimal_pos=decimals or None,
-        grouping=3,
-        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
-        force_grouping=True,
-    )
+# -- formatting (common.numbers: 15.000 in Vietnamese) ----------
 
 
 def fmt_percent(value, decimals: int = 0) -> str:
-    return "—" if value is None else f"{fmt_number(value, decimals)} %"
+    return "—" if value is None else f"{number_text(value, decimals)} %"
 
 
 def status_label(status: str | None) -> str:
@@ -140,7 +127,7 @@ class Forecast:
 
     @property
     def value_display(self) -> str:
-        return fmt_number(self.value)
+        return number_text(self.value)
 
     @property
     def ratio_display(self) -> str:
@@ -148,15 +135,15 @@ class Forecast:
 
     @property
     def needed_display(self) -> str:
-        return fmt_number(self.needed)
+        return number_text(self.needed)
 
     @property
     def needed_per_week_display(self) -> str:
-        return fmt_number(self.needed_per_week)
+        return number_text(self.needed_per_week)
 
     @property
     def remaining_weeks_display(self) -> str:
-        return fmt_number(self.remaining_days / 7, 1)
+        return number_text(self.remaining_days / 7, 1)
 
 
 def classify(ratio: float) -> str:
@@ -225,23 +212,23 @@ class MonthRow:
 
     @property
     def visits_display(self) -> str:
-        return fmt_number(self.visits)
+        return number_text(self.visits)
 
     @property
     def pace_display(self) -> str:
-        return fmt_number(self.pace)
+        return number_text(self.pace)
 
     @property
     def cumulative_display(self) -> str:
-        return fmt_number(self.cumulative)
+        return number_text(self.cumulative)
 
     @property
     def cumulative_pace_display(self) -> str:
-        return fmt_number(self.cumulative_pace)
+        return number_text(self.cumulative_pace)
 
     @property
     def previous_display(self) -> str:
-        return fmt_number(self.previous)
+        return number_text(self.previous)
 
 
 @dataclass
@@ -280,11 +267,11 @@ class VenueDashboard:
 
     @property
     def visits_display(self) -> str:
-        return fmt_number(self.visits)
+        return number_text(self.visits)
 
     @property
     def previous_visits_display(self) -> str:
-        return fmt_number(self.previous_visits)
+        return number_text(self.previous_visits)
 
     @property
     def target_display(self) -> str:
@@ -389,8 +376,8 @@ def no_show(venue: Venue, year: int, *, today: dt.date) -> dict:
     rate = max(0.0, 100 * (taken - checked_in) / taken) if taken else None
     return {
         "dates": seats["dates"] or 0, "seats": taken, "checked_in": checked_in, "rate": rate,
-        "dates_display": fmt_number(seats["dates"] or 0), "seats_display": fmt_number(taken),
-        "checked_in_display": fmt_number(checked_in), "rate_display": fmt_percent(rate, 1),
+        "dates_display": number_text(seats["dates"] or 0), "seats_display": number_text(taken),
+        "checked_in_display": number_text(checked_in), "rate_display": fmt_percent(rate, 1),
     }
 
 
@@ -407,7 +394,7 @@ def top_programmes(venue: Venue, start: dt.date, end: dt.date, *, total: int) ->
         {
             "programme": programmes[r["programme_id"]],
             "visits": r["visits"],
-            "visits_display": fmt_number(r["visits"]),
+            "visits_display": number_text(r["visits"]),
             "share_display": fmt_percent(100 * r["visits"] / total if total else None, 1),
         }
         for r in rows
@@ -460,7 +447,7 @@ def _audiences_into(context: dict, venue: Venue, start: dt.date, end: dt.date, *
             unrecorded_tickets += tickets
     labels = _audience_labels()
     def row(code, label, n):
-        return {"code": code, "label": label, "visits": n, "visits_display": fmt_number(n),
+        return {"code": code, "label": label, "visits": n, "visits_display": number_text(n),
                 "share_display": fmt_percent(100 * n / total if total else None, 1)}
 
     audiences = [
@@ -500,11 +487,11 @@ class VenueRow:
 
     @property
     def visits_display(self) -> str:
-        return fmt_number(self.visits)
+        return number_text(self.visits)
 
     @property
     def previous_display(self) -> str:
-        return fmt_number(self.previous)
+        return number_text(self.previous)
 
     @property
     def target_display(self) -> str:
@@ -554,7 +541,7 @@ class ResultRow:
         detail = self.result.detail
         if "numerator" in detail and detail.get("denominator"):
             return str(_("%(part)s / %(whole)s venues") % {
-                "part": fmt_number(detail["numerator"]), "whole": fmt_number(detail["denominator"]),
+                "part": number_text(detail["numerator"]), "whole": number_text(detail["denominator"]),
             })
         return ""
 
@@ -568,15 +555,15 @@ def _result_display(result) -> str:
         return "—"
     if result.is_percent:
         return fmt_percent(result.value, 1 if Decimal(result.value) % 1 else 0)
-    return fmt_number(result.value)
+    return number_text(result.value)
 
 
 def value_display(indicator: str, value, value_max=None) -> str:
-    percent = indicator in {Indicator.VISITS_GROWTH, Indicator.LIFELONG_LEARNING_SHARE, Indicator.DIGITAL_SHARE}
+    percent = indicator in PERCENT_INDICATORS
     decimals = 1 if percent and value is not None and Decimal(value) % 1 else 0
-    show = fmt_percent if percent else fmt_number
+    show = fmt_percent if percent else number_text
     if value_max is not None and value_max != value:
-        return f"{fmt_number(value, decimals)}–{show(value_max, decimals)}"
+        return f"{number_text(value, decimals)}–{show(value_max, decimals)}"
     return show(value, decimals)
 
 
@@ -611,11 +598,11 @@ class UnitDashboard:
 
     @property
     def visits_display(self) -> str:
-        return fmt_number(self.visits)
+        return number_text(self.visits)
 
     @property
     def previous_visits_display(self) -> str:
-        return fmt_number(self.previous_visits)
+        return number_text(self.previous_visits)
 
     @property
     def chart(self) -> dict:
@@ -720,7 +707,7 @@ def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool 
         change = (100 * (month_this[m] - month_last[m]) / month_last[m]) if month_last[m] else None
         months.append({
             "month": m, "label": month_label(m), "visits": month_this[m], "previous": month_last[m],
-            "visits_display": fmt_number(month_this[m]), "previous_display": fmt_number(month_last[m]),
+            "visits_display": number_text(month_this[m]), "previous_display": number_text(month_last[m]),
             "change_display": "—" if change is None else ("+" if change > 0 else "") + fmt_percent(change, 1),
         })
     return UnitDashboard(

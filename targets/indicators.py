@@ -84,7 +84,7 @@ from django.utils import timezone
 from attendance.models import VisitCount, VisitMonth
 from common.timeutil import local_datetime
 from events.models import Category, Occurrence, Programme
-from targets.models import Indicator, ManualValue, Target
+from targets.models import PERCENT_INDICATORS, Indicator, ManualValue, Target
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 
@@ -126,9 +126,7 @@ class Result:
 
     @property
     def is_percent(self) -> bool:
-        return self.indicator in {
-            Indicator.VISITS_GROWTH, Indicator.LIFELONG_LEARNING_SHARE, Indicator.DIGITAL_SHARE
-        } or bool(self.detail.get("per_venue"))
+        return self.indicator in PERCENT_INDICATORS or bool(self.detail.get("per_venue"))
 
 
 def year_fraction_elapsed(year: int, today: dt.date) -> float:

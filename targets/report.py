@@ -32,6 +32,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from attendance.models import VisitMonth
+from common.numbers import number_text
 from targets import indicators
 from targets.indicators import Status
 from targets.models import PERCENT_INDICATORS, Indicator, ReportRun, Target
@@ -76,19 +77,9 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
-def number_text(value, decimals: int = 0) -> str:
-    """A number as people read it in the active language: 15.000 and 85,5 in
-    Vietnamese, 15,000 and 85.5 in English."""
-    if value is None:
-        return ""
-    quantum = Decimal(1).scaleb(-decimals)
-    number = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
-    if decimals and number == number.to_integral_value():
-        number = number.quantize(Decimal(1))
-    text = f"{number:,}"
-    if translation.get_language() == "en":
-        return text
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+def _figure(value, decimals: int = 0) -> str:
+    """A figure in a report cell: blank when missing, no decimals on a whole number."""
+    return number_text(value, decimals, empty="", trim=True)
 
 
 # -- the data -------------------------------------------------------------------------
@@ -113,16 +104,16 @@ class SummaryRow:
     @property
     def target_text(self) -> str:
         decimals = 1 if self.target_percent else 0
-        text = number_text(self.target, decimals)
+        text = _figure(self.target, decimals)
         if self.value_max is not None:
-            text = f"{text}–{number_text(self.value_max, decimals)}"
+            text = f"{text}–{_figure(self.value_max, decimals)}"
         return f"{text} %" if self.target_percent else text
 
     @property
     def result_text(self) -> str:
         if self.result is None:
             return ""
-        text = number_text(self.result, 1 if self.result_percent else 0)
+        text = _figure(self.result, 1 if self.result_percent else 0)
         return f"{text} %" if self.result_percent else text
 
 
@@ -147,19 +138,19 @@ class VenueRow:
 
     @property
     def visits_text(self) -> str:
-        return number_text(self.visits)
+        return _figure(self.visits)
 
     @property
     def percent_text(self) -> str:
         percent = self.percent_of_target
-        return "" if percent is None else f"{number_text(percent, 1)} %"
+        return "" if percent is None else f"{_figure(percent, 1)} %"
 
     @property
     def target_text(self) -> str:
         if self.target is None:
             return ""
-        text = number_text(self.target)
-        return f"{text}–{number_text(self.target_max)}" if self.target_max is not None else text
+        text = _figure(self.target)
+        return f"{text}–{_figure(self.target_max)}" if self.target_max is not None else text
 
 
 @dataclass
@@ -174,7 +165,7 @@ class TierSection:
 
     @property
     def visits_text(self) -> str:
-        return number_text(self.visits)
+        return _figure(self.visits)
 
     @property
     def dates_held(self) -> int:
@@ -257,7 +248,7 @@ def _note(result) -> str:
         return _("%(count)s of %(total)s venues") % {"count": detail["numerator"], "total": detail["denominator"]}
     if result.indicator == Indicator.VISITS_GROWTH and "previous_visits" in detail:
         return _("%(visits)s visits against %(previous)s the previous year") % {
-            "visits": number_text(detail["visits"]), "previous": number_text(detail["previous_visits"])
+            "visits": _figure(detail["visits"]), "previous": _figure(detail["previous_visits"])
         }
     if result.indicator == Indicator.MANUAL and detail.get("note"):
         return detail["note"]

@@ -30,6 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from common.errors import DomainError
+from common.numbers import number_text
 from targets import dashboards, indicators, views
 from targets.models import Indicator, ManualValue, Target
 from targets.services import MANUAL_VALUE_MAX, manual_value_enter
@@ -80,7 +81,7 @@ def number_display(value) -> str:
     if value is None:
         return "—"
     decimals = MAX_DECIMAL_PLACES if Decimal(value) % 1 else 0
-    return dashboards.fmt_number(value, decimals).rstrip("0").rstrip(",.") if decimals else dashboards.fmt_number(value)
+    return number_text(value, decimals).rstrip("0").rstrip(",.") if decimals else number_text(value)
 
 
 class ManualValueForm(forms.Form):
@@ -113,7 +114,7 @@ class ManualValueForm(forms.Form):
             )
         if amount > MANUAL_VALUE_MAX:
             raise ValidationError(
-                _("Enter a number up to %(max)s.") % {"max": dashboards.fmt_number(MANUAL_VALUE_MAX, 2)},
+                _("Enter a number up to %(max)s.") % {"max": number_text(MANUAL_VALUE_MAX, 2)},
                 code="too_large",
             )
         return amount
