@@ -205,7 +205,22 @@ class WalkIn(models.Model):
         return f"+{self.count} · {self.venue} · {self.day:%d/%m/%Y}"
 
 
-class VisitCount(models.Model):
+class VisitCounters(models.Model):
+    """The three kinds of visit a total adds up (visits = their sum)."""
+
+    checked_in = models.IntegerField(default=0)
+    walk_ins = models.IntegerField(default=0)
+    manual = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def visits(self) -> int:
+        return self.checked_in + self.walk_ins + self.manual
+
+
+class VisitCount(VisitCounters):
     """Visits kept current as they happen, so no dashboard or report reads raw rows.
 
     One row per venue, local day, date (occurrence, or none for the venue's day)
@@ -226,9 +241,6 @@ class VisitCount(models.Model):
     )
     category = models.CharField(max_length=20, blank=True)
     audience = models.CharField(max_length=20, blank=True)
-    checked_in = models.IntegerField(default=0)
-    walk_ins = models.IntegerField(default=0)
-    manual = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("visit count")
@@ -254,12 +266,8 @@ class VisitCount(models.Model):
     def __str__(self):
         return f"{self.venue_id} · {self.day:%d/%m/%Y} · {self.visits}"
 
-    @property
-    def visits(self) -> int:
-        return self.checked_in + self.walk_ins + self.manual
 
-
-class VisitMonth(models.Model):
+class VisitMonth(VisitCounters):
     """The same visits rolled up by venue, month, category and audience, kept by the
     same statement-pair as VisitCount, so year and province figures read a few
     thousand rows instead of every day of every venue."""
@@ -268,9 +276,6 @@ class VisitMonth(models.Model):
     month = models.DateField(help_text=_("First day of the month (local)."))
     category = models.CharField(max_length=20, blank=True)
     audience = models.CharField(max_length=20, blank=True)
-    checked_in = models.IntegerField(default=0)
-    walk_ins = models.IntegerField(default=0)
-    manual = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("visits in a month")
@@ -289,10 +294,6 @@ class VisitMonth(models.Model):
 
     def __str__(self):
         return f"{self.venue_id} · {self.month:%m/%Y} · {self.visits}"
-
-    @property
-    def visits(self) -> int:
-        return self.checked_in + self.walk_ins + self.manual
 
 
 class ManualAttendance(models.Model):

@@ -199,11 +199,11 @@ def rebuild() -> list[Difference]:
                     category=occurrence.programme.category if occurrence else "",
                     checked_in=checked_in, walk_ins=walk_ins, manual=manual,
                 )
-        # Month rows that differ are set to the recount's figures.
-        recounted_months = months_of(recount())
-        for venue_id, month, category, audience in (d.key for d in found if d.level == "month"):
+        # Month rows that differ are set to the recount's figures (carried by the difference).
+        for difference in (d for d in found if d.level == "month"):
+            venue_id, month, category, audience = difference.key
             VisitMonth.objects.filter(venue_id=venue_id, month=month, category=category, audience=audience).delete()
-            checked_in, walk_ins, manual = recounted_months.get((venue_id, month, category, audience), (0, 0, 0))
+            checked_in, walk_ins, manual = difference.recounted
             if checked_in or walk_ins or manual:
                 VisitMonth.objects.create(
                     venue_id=venue_id, month=month, category=category, audience=audience,
