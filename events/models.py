@@ -226,7 +226,13 @@ class Occurrence(models.Model):
         ]
         indexes = [
             models.Index(fields=["start"]),
-            models.Index(fields=["venue", "start"]),
+            # A venue's dates by time; on PostgreSQL it also carries what the yearly
+            # indicators count (programme, cancelled, seats taken), so a province's year
+            # of dates is read from the index alone.
+            models.Index(
+                fields=["venue", "start"], include=["programme", "cancelled", "seats_taken"],
+                name="occurrence_venue_start_cover",
+            ),
             # Few rows: only the multi-day dates, for "happening now" (events.selectors).
             models.Index(fields=["start"], condition=Q(spans_days=True), name="occurrence_spans_days_start"),
         ]
