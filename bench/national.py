@@ -740,9 +740,10 @@ def main(argv=None) -> int:
                 cursor.execute(f"INSERT INTO {PARAMS_TABLE} VALUES (%s, %s)", [json.dumps(params), json.dumps(info)])
         with connection.cursor() as cursor:
             print(f"Kept totals: {visit_months_refresh(cursor)}")
-            # As autovacuum does after a bulk load (outside any transaction): the
-            # visibility map lets the totals' covering indexes be read without the table.
-            cursor.execute("VACUUM ANALYZE attendance_visitmonth")
+            # As autovacuum does after a bulk load (outside any transaction): the visibility
+            # map lets the covering indexes of the totals and the dates be read without the table.
+            for table in ("attendance_visitmonth", "attendance_visitcount", "events_occurrence"):
+                cursor.execute(f"VACUUM ANALYZE {table}")
         report = measure(args, info)
         print()
         print(report)

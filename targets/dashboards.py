@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, F, Min, Sum
+from django.urls import reverse
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
@@ -474,6 +475,9 @@ class VenueRow:
     visits: int
     previous: int
     target: Target | None
+    url: str = ""
+    kind_label: str = ""
+    tier_label: str = ""
 
     @property
     def percent(self) -> float | None:
@@ -691,8 +695,14 @@ def unit_dashboard(unit: AdminUnit, year: int, *, today: dt.date, compare: bool 
                 last_year[row["venue_id"]] += n
                 month_last[row["m"]] += n
     targets = indicators.venue_visits_targets(venues, year)
+    # Labels translated once, not once per row (get_FOO_display hashes every choice).
+    kinds, tiers = dict(Venue.Kind.choices), dict(Venue.Tier.choices)
     rows = [
-        VenueRow(v, this_year[v.pk], last_year[v.pk], targets.get(v.pk))
+        VenueRow(
+            v, this_year[v.pk], last_year[v.pk], targets.get(v.pk),
+            url=reverse("targets:venue_dashboard", args=[v.slug]),
+            kind_label=kinds.get(v.kind, v.kind), tier_label=tiers.get(v.tier, v.tier),
+        )
         for v in venues
         if v.is_active or this_year[v.pk] or last_year[v.pk]
     ]

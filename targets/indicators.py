@@ -25,8 +25,6 @@ Interface (used by dashboards, the annual report and the API):
 - `results_for_targets(targets, *, unit, today=None) -> list[Result]`: results of given targets
   (saved, or unsaved copies such as a target carried over to the previous year), sharing the
   venue-level totals of each place and year as `unit_results` does.
-- `venues_admitting_by_qr(unit_or_venue_ids, first, last) -> set[int]`: venues with checked-in
-  visitors between two days.
 - `month_split(first, last)`: a date range as whole months and leftover days (see below).
 - `year_fraction_elapsed(year, today)`, `current_manual_value(target)`.
 
@@ -209,14 +207,14 @@ class _Measures:
         self._cache = {}
 
     def q(self, prefix: str = "") -> Q:
-        """On Venue (no prefix), or on a model with a `venue` (prefix "venue__"): then a
-        semi-join on the venues' ids, which SQLite and PostgreSQL run faster than joining
-        the units for each of millions of rows."""
+        """On Venue (no prefix), or on a model with a `venue` (prefix "venue__"): then the
+        place's venue ids, read once (`venues()`), so that each totals query is index ranges
+        on (venue, …) rather than a join of the units for each of millions of rows."""
         if not prefix:
             return _unit_q(self.unit, self.venue_id)
         if self.venue_id is not None:
             return Q(venue_id=self.venue_id)
-        return Q(venue__in=Venue.objects.filter(_unit_q(self.unit, None)).values("pk"))
+        return Q(venue_id__in=[v.pk for v in self.venues()])
 
     def _memo(self, key, compute):
         if key not in self._cache:
@@ -243,44 +241,65 @@ class _Measures:
     def visits(self) -> dict[int, tuple[int, int]]:
         """{venue: (visits this year up to today, visits of the previous year's same period)}:
         whole months from VisitMonth, the days of a month not over yet from VisitCount."""
+        return self._visit_totals()[0]
 
+    def admitting_by_qr(self) -> set[int]:
+        """Venues with visitors checked in by QR this year up to today (checked_in > 0): read
+        with the visits, in the same queries."""
+        return self._visit_totals()[1]
+
+    def _visit_totals(self) -> tuple[dict[int, tuple[int, int]], set[int]]:
         def compute():
             first = dt.date(self.year, 1, 1)
             last = min(dt.date(self.year, 12, 31), self.today)
             prev_last = _same_day(last, self.year - 1)
-            cur, prev = _ranges_visits(
-                self.q("venue__"), [(first, last), (first.replace(year=self.year - 1), prev_last)], ["venue"]
+            (cur, prev), (checked_in, _prev_checked_in) = _ranges_visits(
+                self.q("venue__"), [(first, last), (first.replace(year=self.year - 1), prev_last)], ["venue"],
+                checked_in=True,
             )
-            return {key[0]: (cur.get(key, 0), prev.get(key, 0)) for key in cur.keys() | prev.keys()}
+            visits = {key[0]: (cur.get(key, 0), prev.get(key, 0)) for key in cur.keys() | prev.keys()}
+            return visits, {key[0] for key, n in checked_in.items() if n > 0}
 
         return self._memo("visits", compute)
 
     def _held(self) -> Q:
-        return Q(
-            cancelled=False,
-            programme__status=Programme.Status.PUBLISHED,
-            start__gte=self.year_start,
-            start__lt=self.cutoff,
-        )
+        return Q(cancelled=False, programme__status=Programme.Status.PUBLISHED)
 
-    def held(self) -> dict[str, dict[int, tuple[int, int]]]:
-        """{category: {venue: (held occurrences, distinct programmes held)}} in the year: one
-        grouped query on Occurrence (index venue, start), shared by the lifelong-learning share
-        and the ACTIVITIES targets without commemorative days."""
+    def _dates(self) -> tuple[dict[str, dict[int, tuple[int, int]]], set[int]]:
+        """One grouped query on Occurrence (index venue, start) over the dates of the year
+        before the cutoff, by venue and category: held dates and distinct programmes held, and
+        whether the venue took registrations through the system (a date of a programme with
+        registration required and seats taken, held or not)."""
 
         def compute():
+            held = self._held()
             rows = (
-                Occurrence.objects.filter(self.q("venue__"), self._held())
+                Occurrence.objects.filter(self.q("venue__"), start__gte=self.year_start, start__lt=self.cutoff)
                 .values("venue", "programme__category")
-                .annotate(dates=Count("programme"), programmes=Count("programme", distinct=True))  # programme: never null, in the index
+                .annotate(
+                    dates=Count("programme", filter=held),  # programme: never null, in the index
+                    programmes=Count("programme", distinct=True, filter=held),
+                    registered=Count(
+                        "programme", filter=Q(seats_taken__gt=0, programme__registration_required=True)
+                    ),
+                )
                 .order_by()
             )
             found: dict[str, dict[int, tuple[int, int]]] = {}
+            registered: set[int] = set()
             for r in rows:
-                found.setdefault(r["programme__category"], {})[r["venue"]] = (r["dates"], r["programmes"])
-            return found
+                if r["dates"]:
+                    found.setdefault(r["programme__category"], {})[r["venue"]] = (r["dates"], r["programmes"])
+                if r["registered"]:
+                    registered.add(r["venue"])
+            return found, registered
 
-        return self._memo("held", compute)
+        return self._memo("dates", compute)
+
+    def held(self) -> dict[str, dict[int, tuple[int, int]]]:
+        """{category: {venue: (held occurrences, distinct programmes held)}} in the year, shared
+        by the lifelong-learning share and the ACTIVITIES targets without commemorative days."""
+        return self._dates()[0]
 
     def lifelong_learning(self) -> dict[int, int]:
         """{venue: held lifelong-learning occurrences in the year}."""
@@ -292,21 +311,7 @@ class _Measures:
 
     def digital(self) -> set[int]:
         """Venues that took registrations through the system or admitted by QR in the year."""
-
-        def compute():
-            registered = Occurrence.objects.filter(
-                self.q("venue__"),
-                start__gte=self.year_start,
-                start__lt=self.cutoff,
-                seats_taken__gt=0,
-                programme__registration_required=True,
-            ).values_list("venue", flat=True).distinct().order_by()
-            scanned = venues_admitting_by_qr(
-                self.q("venue__"), dt.date(self.year, 1, 1), min(dt.date(self.year, 12, 31), self.today)
-            )
-            return set(registered) | set(scanned)
-
-        return self._memo("digital", compute)
+        return self._dates()[1] | self.admitting_by_qr()
 
     def activities(self, target: Target, days) -> dict[int, int]:
         """{venue: distinct programmes of the target's category held in the year}. Without
@@ -314,7 +319,10 @@ class _Measures:
         are applied by the caller (`select`)."""
         if not days:
             return {venue: programmes for venue, (_dates, programmes) in self.held().get(target.category, {}).items()}
-        qs = Occurrence.objects.filter(self.q("venue__"), self._held(), programme__category=target.category)
+        qs = Occurrence.objects.filter(
+            self.q("venue__"), self._held(), start__gte=self.year_start, start__lt=self.cutoff,
+            programme__category=target.category,
+        )
         on_days = Q(programme__commemorative_day__in=[d.slug for d in days])
         for d in days:
             first, last = d.dates_in(self.year)
@@ -498,12 +506,10 @@ def evaluate(target: Target, *, today: dt.date | None = None, within: AdminUnit 
 def unit_results(unit: AdminUnit, year: int, *, today: dt.date | None = None) -> list[Result]:
     """Results of every target of `unit` and `year` (targets_for_unit), measured from
     venue-level totals read once per place: 3 queries for the targets; per place the venues,
-    visits (VisitMonth, plus VisitCount for this month's and last year's same days in the
-    current year), held dates by category (lifelong learning and ACTIVITIES), digital use (2–3);
-    one more per ACTIVITIES target with commemorative days — whatever the number of venues.
-    Measured on PostgreSQL with 3,000 venues, 5 years (5.8M VisitCount rows, 354k VisitMonth
-    rows, 1.8M occurrences), a province of 88 venues: about 45 ms for a finished year, 85 ms
-    for the current one."""
+    visits and QR admissions (VisitMonth, plus VisitCount for this month's and last year's
+    same days in the current year), and the year's dates by category (held dates for lifelong
+    learning and ACTIVITIES, registrations taken for digital use); one more per ACTIVITIES
+    target with commemorative days — whatever the number of venues (bench.national times it)."""
     return results_for_targets(unit_targets(unit, year), unit=unit, today=today)
 
 
@@ -667,18 +673,23 @@ def month_split(first: dt.date, last: dt.date) -> tuple[tuple[dt.date, dt.date] 
     return (start, stop), days
 
 
-def _ranges_visits(where: Q, ranges: list[tuple[dt.date, dt.date]], keys: list[str]) -> list[dict[tuple, int]]:
+def _ranges_visits(
+    where: Q, ranges: list[tuple[dt.date, dt.date]], keys: list[str], *, checked_in: bool = False
+) -> list[dict[tuple, int]] | tuple[list[dict[tuple, int]], list[dict[tuple, int]]]:
     """Visits within each (first, last) date range, grouped by `keys` (fields present on both
     VisitMonth and VisitCount, e.g. "venue", "category", "audience"): whole months are read
     from VisitMonth, the days of months not wholly inside a range (the current month of the
     current year, the same days a year before) from VisitCount, one query per span of days.
-    A range of whole months (a finished year) reads no VisitCount row."""
+    A range of whole months (a finished year) reads no VisitCount row. With `checked_in`, also
+    the visitors admitted by QR within each range, from the same rows: (visits, checked_in)."""
     found: list[dict[tuple, int]] = [defaultdict(int) for _ in ranges]
-    months, days = [], []
+    scanned: list[dict[tuple, int]] = [defaultdict(int) for _ in ranges]
+    months, days, hull = [], [], None
     for index, (first, last) in enumerate(ranges):
         whole, rest = month_split(first, last)
         if whole:
             months.append((index, Q(month__gte=whole[0], month__lt=whole[1])))
+            hull = (min(hull[0], whole[0]), max(hull[1], whole[1])) if hull else whole
         days.extend((index, Q(day__gte=a, day__lte=b)) for a, b in rest)
     # Months: one query, a conditional sum per range (a venue has a few rows a month). Days:
     # one query per span, so that each is an index range on (venue, day) — an OR of two
@@ -689,36 +700,24 @@ def _ranges_visits(where: Q, ranges: list[tuple[dt.date, dt.date]], keys: list[s
         span = Q()
         for _index, q in parts:
             span |= q
+        if model is VisitMonth and len(parts) > 1:
+            # All the ranges' months as one span too: an index range on (venue, month), where
+            # the OR alone made PostgreSQL read every month of each venue.
+            span &= Q(month__gte=hull[0], month__lt=hull[1])
         sums = {f"n{i}": Sum(_VISITS, filter=q) for i, (_index, q) in enumerate(parts)}
+        if checked_in:
+            sums.update({f"c{i}": Sum("checked_in", filter=q) for i, (_index, q) in enumerate(parts)})
         qs = model.objects.filter(where, span)
         rows = qs.values(*keys).annotate(**sums).order_by() if keys else [qs.aggregate(**sums)]
         for row in rows:
             key = tuple(row[k] for k in keys)
             for i, (index, _q) in enumerate(parts):
                 found[index][key] += row[f"n{i}"] or 0
+                if checked_in:
+                    scanned[index][key] += row[f"c{i}"] or 0
+    if checked_in:
+        return [dict(f) for f in found], [dict(c) for c in scanned]
     return [dict(f) for f in found]
-
-
-def venues_admitting_by_qr(where, first: dt.date, last: dt.date) -> set[int]:
-    """Venues (of `where`: a unit, venue ids or a Q on a model with a venue) with visitors
-    admitted by QR (checked_in > 0) between `first` and `last`: whole months from VisitMonth,
-    other days from VisitCount."""
-    where = _visit_filter(where)
-    whole, rest = month_split(first, last)
-    found: set[int] = set()
-    if whole:
-        found |= set(
-            VisitMonth.objects.filter(where, month__gte=whole[0], month__lt=whole[1], checked_in__gt=0)
-            .values_list("venue", flat=True).distinct().order_by()
-        )
-    if rest:
-        span = Q()
-        for a, b in rest:
-            span |= Q(day__gte=a, day__lte=b)
-        found |= set(
-            VisitCount.objects.filter(where, span, checked_in__gt=0).values_list("venue", flat=True).distinct().order_by()
-        )
-    return found
 
 
 def _year_months(year: int) -> Q:
