@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -22,9 +22,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attendance import serializers as s
+from attendance.door_auth import CachedTokenAuthentication, door_venues_of_token
 from attendance.models import CheckIn, WalkIn
 from attendance.selectors import occurrences_of_day, tickets_for_day, venue_day_counts
-from attendance.services import WalkInError, checkin_undo, ticket_redeem, walkin_record, walkin_undo
+from attendance.services import (
+    ScanError,
+    WalkInError,
+    checkin_undo,
+    ticket_redeem,
+    walkin_record,
+    walkin_undo,
+)
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from common.errors import DomainError
 from events.models import Occurrence
@@ -81,11 +89,13 @@ def _not_door_staff() -> DoorError:
 
 
 class Doors:
-    """Where the user works the door, read once per request in one query.
+    """Where the user works the door: brought by a scanner's token
+    (attendance.door_auth), else read once per request in one query.
     Only managers and door staff have doors, and their roles name the venue."""
 
-    def __init__(self, user):
-        self._venues = venues_by_slug_for_user(user, DOOR)
+    def __init__(self, request):
+        venues = door_venues_of_token(request.auth)
+        self._venues = venues_by_slug_for_user(request.user, DOOR) if venues is False else venues
 
     def exists(self) -> bool:
         return self._venues is None or bool(self._venues)
@@ -123,17 +133,20 @@ def _counts(venue: Venue, day: dt.date | None = None) -> dict:
 
 
 def _scan(*, venue: Venue, data: dict, user, device: str = "") -> dict:
-    outcome = ticket_redeem(
-        code=data["code"],
-        venue=venue,
-        scan_id=data["scan_id"],
-        occurrence_id=_occurrence_at(venue, data.get("occurrence_id")),
-        headcount=data.get("headcount"),
-        device=data.get("device") or device,
-        user=user,
-        scanned_at=data.get("scanned_at"),
-        offline=data.get("offline", False),
-    )
+    try:
+        outcome = ticket_redeem(
+            code=data["code"],
+            venue=venue,
+            scan_id=data["scan_id"],
+            occurrence_id=data.get("occurrence_id"),
+            headcount=data.get("headcount"),
+            device=data.get("device") or device,
+            user=user,
+            scanned_at=data.get("scanned_at"),
+            offline=data.get("offline", False),
+        )
+    except ScanError as error:
+        raise DoorError(error.code, error.message, field=error.field) from error
     if outcome.checkin.venue_id != venue.pk:
         # A scan id is the client's promise of uniqueness; never answer another venue's scan.
         raise DoorError(
@@ -225,14 +238,14 @@ ERRORS = {
 
 class DoorAPIView(APIView):
     # Token first, so an anonymous client is told to authenticate (401, WWW-Authenticate).
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, WorksAtADoor]
     parser_classes = [JSONParser]
 
     @cached_property
     def doors(self) -> Doors:
         """Venues where the user works the door (their roles are read once per request)."""
-        return Doors(self.request.user)
+        return Doors(self.request)
 
     def handle_exception(self, exc):
         if isinstance(exc, DoorError):

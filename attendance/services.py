@@ -416,6 +416,23 @@ def _lock_ticket(code: str) -> Ticket | None:
     )
 
 
+class ScanError(DomainError):
+    pass
+
+
+def _check_occurrence_at(venue, occurrence_id: int | None, ticket: Ticket | None) -> None:
+    """The date the scanner chose must be at its venue. Asked of the database only
+    when the ticket does not already show it (its own date, at this venue)."""
+    if occurrence_id is None:
+        return
+    if ticket is not None:
+        occurrence = ticket.registration.occurrence
+        if occurrence.pk == occurrence_id and occurrence.venue_id == venue.pk:
+            return
+    if not Occurrence.objects.filter(pk=occurrence_id, venue=venue).exists():
+        raise ScanError("unknown_occurrence", _("This date is not at this venue."), field="occurrence_id")
+
+
 def _validate(ticket: Ticket, *, venue, occurrence_id: int | None, at: dt.datetime) -> str:
     """The reason a scan is refused, checked in a fixed order; OK if none."""
     registration = ticket.registration
@@ -461,7 +478,8 @@ def ticket_redeem(
     repeated upload a no-op that answers the first result again. Offline scans
     are judged at the time the device scanned; when two devices admitted the same
     ticket offline, the earlier scan is kept and the other recorded as already
-    checked in. `headcount` admits part of a group (27 of 30).
+    checked in. `headcount` admits part of a group (27 of 30). An `occurrence_id`
+    not at `venue` raises ScanError, and nothing is recorded.
     """
     now = now or timezone.now()
     scanned_at = scanned_at or now
@@ -475,6 +493,7 @@ def ticket_redeem(
     try:
         with transaction.atomic():
             ticket = _lock_ticket(code)
+            _check_occurrence_at(venue, occurrence_id, ticket)
             if ticket is None:
                 checkin = CheckIn.objects.create(
                     scan_id=scan_id, venue=venue, occurrence_id=occurrence_id, result=CheckIn.Result.UNKNOWN,

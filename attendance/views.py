@@ -51,8 +51,12 @@ DATE_REFUSALS = {"not_open", "cancelled", "started", "walk_in_only", "not_yet_op
 
 # Registrations this browser made, so that registering again from the same
 # browser opens the ticket; anyone else typing the same phone gets an SMS instead.
-SESSION_REGISTRATIONS = "attendance_registrations"
-SESSION_REGISTRATIONS_KEPT = 20
+# Kept in a signed cookie: a citizen has no session, and registering writes no
+# session row.
+MADE_HERE_COOKIE = "registrations"
+MADE_HERE_SALT = "attendance.made-here"
+MADE_HERE_KEPT = 20
+MADE_HERE_MAX_AGE = 400 * 24 * 3600
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -88,13 +92,23 @@ def _ticket_or_404(secret: str) -> Ticket:
     )
 
 
-def _remember(request, registration: Registration) -> None:
-    ids = [pk for pk in request.session.get(SESSION_REGISTRATIONS, []) if pk != registration.pk]
-    request.session[SESSION_REGISTRATIONS] = (ids + [registration.pk])[-SESSION_REGISTRATIONS_KEPT:]
+def _made_here_ids(request) -> list[int]:
+    """The registrations this browser made (a forged or altered cookie counts as none)."""
+    value = request.get_signed_cookie(MADE_HERE_COOKIE, default="", salt=MADE_HERE_SALT)
+    return [int(part) for part in value.split(".") if part.isdigit()]
+
+
+def _remember(request, response: HttpResponse, registration: Registration) -> None:
+    ids = [pk for pk in _made_here_ids(request) if pk != registration.pk]
+    response.set_signed_cookie(
+        MADE_HERE_COOKIE, ".".join(str(pk) for pk in (ids + [registration.pk])[-MADE_HERE_KEPT:]),
+        salt=MADE_HERE_SALT, max_age=MADE_HERE_MAX_AGE, secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+        samesite="Lax",
+    )
 
 
 def _made_here(request, registration: Registration) -> bool:
-    return registration.pk in request.session.get(SESSION_REGISTRATIONS, [])
+    return registration.pk in _made_here_ids(request)
 
 
 # -- registration -------------------------------------------------------------------------
@@ -159,8 +173,9 @@ def _register_refused(request, occurrence: Occurrence, error: RegistrationError)
 def _registered(request, outcome) -> HttpResponse:
     registration = outcome.registration
     if outcome.created:
-        _remember(request, registration)
-        return redirect(registration.ticket)
+        response = redirect(registration.ticket)
+        _remember(request, response, registration)
+        return response
     if _made_here(request, registration):
         messages.info(request, _("You were already registered for this date: here is your ticket."))
         return redirect(registration.ticket)

@@ -218,12 +218,15 @@ LIFELONG_LEARNING_MIN_OCCURRENCES = envint("LIFELONG_LEARNING_MIN_OCCURRENCES", 
 # Requests per client to the public targets API (DRF rate: "120/min").
 TARGETS_API_RATE = os.getenv("TARGETS_API_RATE", "120/min")
 WALKIN_MAX_COUNT = envint("WALKIN_MAX_COUNT", "500")
+# How long a door scanner's token, its user and door venues are kept in the cache
+# (attendance.door_auth; forgotten at once when one of them is saved); 0: not cached.
+DOOR_TOKEN_CACHE_SECONDS = envint("DOOR_TOKEN_CACHE_SECONDS", "60")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "attendance.door_auth.CachedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

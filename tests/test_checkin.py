@@ -9,6 +9,7 @@ from django.utils import timezone
 from attendance.models import CheckIn, Ticket
 from attendance.selectors import occurrence_counts, tickets_for_day
 from attendance.services import (
+    ScanError,
     WalkInError,
     checkin_undo,
     registration_cancel,
@@ -100,6 +101,34 @@ def test_wrong_occurrence_tells_the_right_date(now_occurrence, venue):
     assert outcome.details["occurrence_id"] == now_occurrence.pk
     assert outcome.details["occurrence_start"]
 
+
+
+@pytest.mark.parametrize("whose", ["ticket's own date", "another date"])
+def test_a_chosen_date_of_another_venue_is_refused_and_nothing_is_recorded(now_occurrence, venue, other_venue, whose):
+    # given a scanner at `other_venue` that chose `venue`'s date
+    ticket = ticket_for(now_occurrence)
+    chosen = now_occurrence if whose == "ticket's own date" else make_occurrence(venue=venue, days_ahead=3)
+
+    # when it scans a ticket
+    with pytest.raises(ScanError) as refused:
+        redeem(ticket, other_venue, occurrence_id=chosen.pk)
+
+    # then the scan is refused as a bad request, no scan is logged and nobody admitted
+    assert (refused.value.code, refused.value.field) == ("unknown_occurrence", "occurrence_id")
+    assert not CheckIn.objects.exists()
+    assert Ticket.objects.get(pk=ticket.pk).admitted == 0
+
+
+def test_a_ticket_scanned_for_its_own_date_needs_no_extra_lookup(now_occurrence, venue, django_assert_num_queries):
+    # given a ticket of the date the scanner chose
+    ticket = ticket_for(now_occurrence)
+
+    # when it is scanned: lock, insert, admitted, day and month totals (in a savepoint)
+    with django_assert_num_queries(7):
+        outcome = redeem(ticket, venue, occurrence_id=now_occurrence.pk)
+
+    # then it is admitted without asking where the chosen date is
+    assert outcome.result == R.OK
 
 def test_too_early_and_too_late(venue, settings):
     settings.CHECKIN_OPENS_MINUTES = 60

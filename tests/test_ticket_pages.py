@@ -168,6 +168,38 @@ def test_the_same_phone_from_the_same_browser_gets_its_ticket_back_with_a_note(e
     assert seats(occurrence) == 2
 
 
+def test_registering_remembers_the_browser_in_a_signed_cookie_not_a_session(en_client, venue):
+    from django.contrib.sessions.models import Session
+
+    # given a citizen without a session
+    occurrence = make_occurrence(venue=venue)
+
+    # when they register
+    response = en_client.post(register_url(occurrence), form_data())
+
+    # then no session row is written, and the browser keeps a signed list of what it registered
+    assert response.status_code == 302
+    assert not Session.objects.exists()
+    cookie = response.cookies["registrations"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert str(Registration.objects.get().pk) in cookie.value
+
+
+def test_an_altered_registrations_cookie_does_not_open_someone_elses_ticket(en_client, venue):
+    # given someone else's registration, and a browser whose cookie claims it without a valid signature
+    occurrence = make_occurrence(venue=venue)
+    Client().post(register_url(occurrence), form_data())
+    registration = Registration.objects.get()
+    en_client.cookies["registrations"] = f"{registration.pk}:forged-signature"
+
+    # when that browser types the same phone
+    response = en_client.post(register_url(occurrence), form_data(), follow=True)
+
+    # then it is not shown the ticket: the link goes to the phone by SMS
+    assert response.redirect_chain[-1][0] == reverse("attendance:ticket_lookup_sent")
+    assert registration.ticket.secret not in response.content.decode()
+
+
 def test_the_same_phone_from_another_browser_gets_the_link_by_sms_not_the_ticket(venue):
     # given: registered on one phone
     occurrence = make_occurrence(venue=venue)

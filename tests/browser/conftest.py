@@ -8,6 +8,7 @@ import datetime as dt
 import os
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from events.models import Occurrence
@@ -41,6 +42,10 @@ def playwright_session(_orm_beside_playwright):
 
     with sync_playwright() as p:
         yield p
+        # While Playwright's loop runs, Django keeps this thread's connections in a
+        # context-local store apart from the thread-local one (asgiref Local), which
+        # pytest-django's teardown never sees: close them before the loop stops.
+        connections.close_all()
 
 
 @pytest.fixture
