@@ -24,7 +24,7 @@ from common.errors import DomainError
 from common.phone import phone_normalise
 from events.models import Occurrence, Programme
 from notifications.models import Message
-from notifications.services import message_create
+from notifications.services import PreparedMessage, message_create, message_prepare, message_record
 from notifications.templating import registration_message_text
 from notifications.texts import ticket_lookup_text
 
@@ -82,16 +82,13 @@ def _validate_party(programme: Programme, *, kind: str, party_size: int, capacit
         )
 
 
-def _notify(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> None:
-    """Record the message for `registration` (sent after commit)."""
-    if not registration.phone:
-        return
-    # The n-th message of a kind for a registration exists once (a second
-    # promotion after a re-queue is a new message, a retry is not). A new
-    # registration has none yet (its caller says so, saving a query).
+def _message(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> PreparedMessage:
+    """The SMS of `kind` to `registration`, worked out but not recorded. The n-th
+    message of a kind for a registration exists once (a second promotion after a
+    re-queue is a new message, a retry is not); `sequence` None counts the earlier ones."""
     if sequence is None:
         sequence = registration.messages.filter(kind=kind, channel=Message.Channel.SMS).count()
-    message_create(
+    return message_prepare(
         channel=Message.Channel.SMS,
         recipient=registration.phone,
         kind=kind,
@@ -101,6 +98,12 @@ def _notify(registration: Registration, kind: str, *, sequence: int | None = Non
         occurrence=registration.occurrence,
         dedupe_key=f"registration:{registration.pk}:{kind}:{sequence}",
     )
+
+
+def _notify(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> None:
+    """Record the message for `registration` (sent after commit)."""
+    if registration.phone:
+        message_record(_message(registration, kind, sequence=sequence, **extra))
 
 
 def waiting_position(registration: Registration) -> int | None:
@@ -135,6 +138,7 @@ def registration_create(
     source: str = Registration.Source.ONLINE,
     created_by=None,
     now: dt.datetime | None = None,
+    occurrence: Occurrence | None = None,
 ) -> RegistrationOutcome:
     """Register for one date.
 
@@ -142,7 +146,10 @@ def registration_create(
     seats are counted); the same phone for the same date gets its live
     registration back (`created=False`), never a second one; a full date, or one
     with people already waiting, puts the registrant on the waiting list in
-    arrival order. The confirmation message is recorded in the same transaction.
+    arrival order. The confirmation message is recorded in the same transaction;
+    it is written before the lock is taken (a seat is the common outcome), so the
+    lock is held only for the decision and the writes. `occurrence`: the date as
+    the caller read it (with programme, event and venue), saving a query.
     Raises RegistrationError with a code (invalid_phone, consent_required,
     not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
     """
@@ -160,11 +167,30 @@ def registration_create(
     if kind == Registration.Kind.GROUP and not organisation.strip():
         raise RegistrationError("organisation_required", _("Enter the school or organisation."), field="organisation")
 
+    if occurrence is None or occurrence.pk != occurrence_id:
+        occurrence = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence_id)
+    registration = Registration(
+        occurrence=occurrence,
+        kind=kind,
+        source=source,
+        full_name=full_name,
+        phone=phone,
+        email=(email or "").strip(),
+        party_size=party_size,
+        organisation=organisation.strip(),
+        language=language if language in ("vi", "en") else "vi",
+        sms_opt_in=sms_opt_in,
+        consent_version=CONSENT_VERSION,
+        created_by=created_by,
+    )
+    ticket = Ticket(registration=registration)  # its secret is drawn now: the message carries its link
+    confirmation = _message(registration, Message.Kind.CONFIRMATION, sequence=0)
+
     with transaction.atomic():
         # One round trip while the row is locked: the date, this phone's live
         # registration and whether anyone waits (seats go in arrival order).
         live = Registration.objects.filter(occurrence=OuterRef("pk"), status__in=Registration.ACTIVE)
-        occurrence = (
+        locked = (
             Occurrence.objects.select_for_update(of=("self",))
             .select_related("programme", "venue")
             .annotate(
@@ -173,49 +199,35 @@ def registration_create(
             )
             .get(pk=occurrence_id)
         )
-        if occurrence.existing_id:
-            existing = Registration.objects.select_related("ticket").get(pk=occurrence.existing_id)
+        if locked.existing_id:
+            existing = Registration.objects.select_related("ticket").get(pk=locked.existing_id)
             return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
         now = now or timezone.now()
-        registration_window_check(occurrence, now=now)
-        programme = occurrence.programme
-        _validate_party(programme, kind=kind, party_size=party_size, capacity=occurrence.capacity)
+        registration_window_check(locked, now=now)
+        programme = locked.programme
+        _validate_party(programme, kind=kind, party_size=party_size, capacity=locked.capacity)
 
-        someone_waiting = occurrence.someone_waiting
-        fits = occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity
-        if fits and not someone_waiting:
+        fits = locked.capacity is None or locked.seats_taken + party_size <= locked.capacity
+        if fits and not locked.someone_waiting:
             needs_approval = kind == Registration.Kind.GROUP and programme.group_approval_required
             status = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
         else:
             status = Registration.Status.WAITING
 
-        registration = Registration.objects.create(
-            occurrence=occurrence,
-            kind=kind,
-            status=status,
-            source=source,
-            full_name=full_name,
-            phone=phone,
-            email=(email or "").strip(),
-            party_size=party_size,
-            organisation=organisation.strip(),
-            language=language if language in ("vi", "en") else "vi",
-            sms_opt_in=sms_opt_in,
-            consent_at=now,
-            consent_version=CONSENT_VERSION,
-            confirmed_at=now if status == Registration.Status.CONFIRMED else None,
-            created_by=created_by,
-        )
-        Ticket.objects.create(registration=registration)
+        registration.status = status
+        registration.consent_at = now
+        registration.confirmed_at = now if status == Registration.Status.CONFIRMED else None
+        registration.save(force_insert=True)
+        ticket.save(force_insert=True)
         if registration.holds_seats:
-            Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=F("seats_taken") + party_size)
+            Occurrence.objects.filter(pk=locked.pk).update(seats_taken=F("seats_taken") + party_size)
         position = waiting_position(registration)
-        kinds = {
-            Registration.Status.CONFIRMED: Message.Kind.CONFIRMATION,
-            Registration.Status.PENDING: Message.Kind.PENDING,
-            Registration.Status.WAITING: Message.Kind.WAITING,
-        }
-        _notify(registration, kinds[status], sequence=0, position=position)
+        if status == Registration.Status.CONFIRMED:
+            confirmation.message.dedupe_key = f"registration:{registration.pk}:{Message.Kind.CONFIRMATION}:0"
+            message_record(confirmation)
+        else:
+            message_kind = Message.Kind.PENDING if status == Registration.Status.PENDING else Message.Kind.WAITING
+            _notify(registration, message_kind, sequence=0, position=position)
     return RegistrationOutcome(registration, created=True, position=position)
 
 

@@ -142,7 +142,8 @@ def register(request, pk):
                 return _throttled(request, window)
             try:
                 outcome = registration_create(
-                    occurrence_id=occurrence.pk, language=get_language(), **form.registration_fields()
+                    occurrence_id=occurrence.pk, occurrence=occurrence, language=get_language(),
+                    **form.registration_fields(),
                 )
             except RegistrationError as error:
                 if error.code in DATE_REFUSALS:

@@ -88,7 +88,15 @@ BULK_PRIORITY = 6
 _broker_down_until = 0.0
 
 
-def message_create(
+@dataclass
+class PreparedMessage:
+    """A message worked out but not recorded yet (message_prepare)."""
+
+    message: Message  # unsaved
+    text: str  # the text before SMS encoding, for the e-mail copy
+
+
+def message_prepare(
     *,
     channel: str,
     recipient: str,
@@ -101,11 +109,54 @@ def message_create(
     venue=None,
     dedupe_key: str | None = None,
     send_after=None,
-    with_email: bool = True,
-) -> Message | None:
+) -> PreparedMessage:
+    """What message_create records, worked out without writing: for an SMS the venue's
+    policy is read and the text encoded, its segments and cost counted. Lets a caller
+    do this before taking a lock, and record it (message_record) while holding it."""
+    venue = venue or (occurrence.venue if occurrence is not None else None)
+    text = body
+    encoding, segments, cost = "", 0, 0
+    if channel == Message.Channel.SMS:
+        policy = SmsPolicy.objects.filter(venue=venue).first() if venue is not None else None
+        sms = sms_prepare(body, without_diacritics=bool(policy and policy.without_diacritics))
+        body, encoding, segments, cost = sms.text, sms.encoding, sms.segments, sms_cost(sms.segments)
+    message = Message(
+        channel=channel, recipient=recipient, kind=kind, body=body, subject=subject, language=language,
+        registration=registration, occurrence=occurrence, venue=venue, dedupe_key=dedupe_key,
+        encoding=encoding, segments=segments, cost=cost, send_after=send_after,
+    )
+    return PreparedMessage(message, text)
+
+
+def message_record(prepared: PreparedMessage, *, with_email: bool = True) -> Message | None:
+    """Record a prepared message in the caller's transaction; see message_create."""
+    message = prepared.message
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        if message.dedupe_key and Message.objects.filter(dedupe_key=message.dedupe_key).exists():
+            return None
+        raise
+    transaction.on_commit(lambda: _hand_over(message.pk, message.send_after))
+    registration = message.registration
+    if with_email and message.channel == Message.Channel.SMS and registration is not None:
+        from notifications.emails import EMAIL_COPY_KINDS, registration_email_create
+
+        if message.kind in EMAIL_COPY_KINDS:
+            # Without `send_after`: what holds an SMS (quiet hours) never holds an e-mail.
+            registration_email_create(
+                registration=registration, kind=message.kind, text=prepared.text, dedupe_key=message.dedupe_key,
+                occurrence=message.occurrence, venue=message.venue,
+            )
+    return message
+
+
+def message_create(*, with_email: bool = True, **fields) -> Message | None:
     """Record a message in the caller's transaction and hand it to a worker after
     commit. With `dedupe_key`, a second call for the same key records nothing and
-    returns None (also when a concurrent transaction recorded it first).
+    returns None (also when a concurrent transaction recorded it first). Takes
+    message_prepare's arguments.
 
     An SMS about a registration (a kind in emails.EMAIL_COPY_KINDS) whose
     registrant gave an e-mail address is also recorded as an e-mail, in the same
@@ -114,35 +165,7 @@ def message_create(
 
     Never fails or waits because the broker is down: the row stays pending and
     the periodic sweep hands it over later."""
-    venue = venue or (occurrence.venue if occurrence is not None else None)
-    text = body
-    encoding, segments, cost = "", 0, 0
-    if channel == Message.Channel.SMS:
-        policy = SmsPolicy.objects.filter(venue=venue).first() if venue is not None else None
-        sms = sms_prepare(body, without_diacritics=bool(policy and policy.without_diacritics))
-        body, encoding, segments, cost = sms.text, sms.encoding, sms.segments, sms_cost(sms.segments)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                channel=channel, recipient=recipient, kind=kind, body=body, subject=subject, language=language,
-                registration=registration, occurrence=occurrence, venue=venue, dedupe_key=dedupe_key,
-                encoding=encoding, segments=segments, cost=cost, send_after=send_after,
-            )
-    except IntegrityError:
-        if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
-        raise
-    transaction.on_commit(lambda: _hand_over(message.pk, send_after))
-    if with_email and channel == Message.Channel.SMS and registration is not None:
-        from notifications.emails import EMAIL_COPY_KINDS, registration_email_create
-
-        if kind in EMAIL_COPY_KINDS:
-            # Without `send_after`: what holds an SMS (quiet hours) never holds an e-mail.
-            registration_email_create(
-                registration=registration, kind=kind, text=text, dedupe_key=dedupe_key,
-                occurrence=occurrence, venue=venue,
-            )
-    return message
+    return message_record(message_prepare(**fields), with_email=with_email)
 
 
 def messages_record(messages: list[Message]) -> list[Message]:

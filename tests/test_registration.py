@@ -199,3 +199,35 @@ def test_waiting_list_promote_is_harmless_when_nothing_is_free(venue):
     register(occurrence)
     register(occurrence)
     assert waiting_list_promote(occurrence_id=occurrence.pk) == []
+
+
+def test_while_the_date_is_locked_only_the_decision_and_its_writes_happen(venue, settings):
+    # given a date with a venue's own confirmation template and SMS policy
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications.models import MessageTemplate, SmsPolicy
+
+    occurrence = make_occurrence(venue=venue, capacity=10)
+    MessageTemplate.objects.create(
+        venue=venue, kind=Message.Kind.CONFIRMATION, language="vi", body="Vé {title} lúc {when}: {url}"
+    )
+    SmsPolicy.objects.create(venue=venue, without_diacritics=True)
+
+    # when someone registers
+    with CaptureQueriesContext(connection) as queries:
+        outcome = register(occurrence)
+
+    # then the message was worked out before the date's row was locked...
+    statements = [q["sql"] for q in queries]
+    # (the locking read: the date with this phone's live registration; FOR UPDATE on PostgreSQL)
+    locked_at = next(
+        i for i, sql in enumerate(statements) if sql.startswith('SELECT "events_occurrence"') and "EXISTS" in sql
+    )
+    held = " ".join(statements[locked_at:])
+    for table in ("notifications_messagetemplate", "notifications_smspolicy", "schedule_event"):
+        assert table not in held, table
+    # ...and is the venue's, carrying the ticket's link, in the registration's transaction
+    message = Message.objects.get(registration=outcome.registration)
+    assert message.body.startswith("Ve ") and outcome.registration.ticket.secret in message.body
+    assert message.dedupe_key == f"registration:{outcome.registration.pk}:confirmation:0"
