@@ -117,6 +117,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing with "database is locked", and take the
     # write lock when a transaction begins, so read-then-write services serialise.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envint("DB_PREPARE_THRESHOLD", "5"):
+    # Parameters bound by the server, and a statement a connection has run this many times
+    # prepared (psycopg): the door's check-in and other repeated queries skip parsing and
+    # planning. 0 turns both off, e.g. behind a pooler in transaction mode.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": envint("DB_PREPARE_THRESHOLD", "5")}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.getenv("REDIS_URL", "")
