@@ -7,6 +7,7 @@ error has one shape, {code, message, field}, in the user's language.
 """
 
 import datetime as dt
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,17 +26,9 @@ from attendance import serializers as s
 from attendance.door_auth import CachedTokenAuthentication, door_venues_of_token
 from attendance.models import CheckIn, WalkIn
 from attendance.selectors import occurrences_of_day, tickets_for_day, venue_day_counts
-from attendance.services import (
-    ScanError,
-    WalkInError,
-    checkin_undo,
-    ticket_redeem,
-    walkin_record,
-    walkin_undo,
-)
+from attendance.services import checkin_undo, ticket_redeem, walkin_record, walkin_undo
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from common.errors import DomainError
-from events.models import Occurrence
 from venues.models import Venue
 from venues.selectors import DOOR, venues_by_slug_for_user
 
@@ -119,10 +112,15 @@ def _door_venue(doors: Doors, slug: str) -> Venue:
     return venue
 
 
-def _occurrence_at(venue: Venue, occurrence_id: int | None) -> int | None:
-    if occurrence_id is not None and not Occurrence.objects.filter(pk=occurrence_id, venue=venue).exists():
-        raise DoorError("unknown_occurrence", _("This date is not at this venue."), field="occurrence_id")
-    return occurrence_id
+@contextmanager
+def _refusals():
+    """A service's refusal (ScanError, WalkInError: a DomainError) answered as bad input."""
+    try:
+        yield
+    except DoorError:
+        raise
+    except DomainError as error:
+        raise DoorError(error.code, error.message, field=error.field) from error
 
 
 def _counts(venue: Venue, day: dt.date | None = None) -> dict:
@@ -133,7 +131,7 @@ def _counts(venue: Venue, day: dt.date | None = None) -> dict:
 
 
 def _scan(*, venue: Venue, data: dict, user, device: str = "") -> dict:
-    try:
+    with _refusals():
         outcome = ticket_redeem(
             code=data["code"],
             venue=venue,
@@ -145,8 +143,6 @@ def _scan(*, venue: Venue, data: dict, user, device: str = "") -> dict:
             scanned_at=data.get("scanned_at"),
             offline=data.get("offline", False),
         )
-    except ScanError as error:
-        raise DoorError(error.code, error.message, field=error.field) from error
     if outcome.checkin.venue_id != venue.pk:
         # A scan id is the client's promise of uniqueness; never answer another venue's scan.
         raise DoorError(
@@ -185,20 +181,18 @@ def _walkin_dict(walkin: WalkIn, created: bool) -> dict:
 
 
 def _walkin(*, venue: Venue, data: dict, user, device: str = "") -> dict:
-    try:
+    with _refusals():
         walkin, created = walkin_record(
             venue=venue,
             client_id=data["client_id"],
             count=data["count"],
-            occurrence_id=_occurrence_at(venue, data.get("occurrence_id")),
+            occurrence_id=data.get("occurrence_id"),
             audience=data.get("audience") or "",
             device=data.get("device") or device,
             user=user,
             recorded_at=data.get("recorded_at"),
             offline=data.get("offline", False),
         )
-    except WalkInError as error:
-        raise DoorError(error.code, error.message, field=error.field) from error
     if walkin.venue_id != venue.pk:
         raise DoorError(
             "client_id_taken", _("This id was already used at another venue."), field="client_id", status=409

@@ -623,7 +623,7 @@ def walkin_record(
     if occurrence_id is not None:
         occurrence = Occurrence.objects.filter(pk=occurrence_id, venue=venue).select_related("programme").first()
         if occurrence is None:
-            raise WalkInError("wrong_venue", _("This date is not at this venue."), field="occurrence")
+            raise WalkInError("unknown_occurrence", _("This date is not at this venue."), field="occurrence_id")
     try:
         with transaction.atomic():
             walkin, created = WalkIn.objects.get_or_create(

@@ -443,6 +443,10 @@ BAD_REQUESTS = [
     ("/api/door/walkins", {"client_id": "w", "venue": "{venue}", "count": 0}, "bad_count", "count"),
     ("/api/door/walkins", {"client_id": "w", "venue": "{venue}", "count": 10**6}, "bad_count", "count"),
     ("/api/door/walkins", {"client_id": "w", "venue": "{venue}", "count": 1, "audience": "robots"}, "invalid_choice", "audience"),
+    (
+        "/api/door/walkins", {"client_id": "w", "venue": "{venue}", "count": 1, "occurrence_id": "{other_occurrence}"},
+        "unknown_occurrence", "occurrence_id",
+    ),
     ("/api/door/walkins/undo", {"client_id": "never-seen"}, "unknown_walkin", "client_id"),
     ("/api/door/sync", {"venue": "{venue}", "items": "all of them"}, "not_a_list", "items"),
     ("/api/door/sync", {"venue": "{venue}", "items": [{"type": "scan"}] * 501}, "max_length", "items"),
