@@ -41,7 +41,8 @@ class TargetAdmin(admin.ModelAdmin):
     inlines = [ManualValueInline]
     fieldsets = [
         (_("Scope"), {"fields": ["venue", "admin_unit", "venue_kind", "venue_tier", "per_venue"]}),
-        (None, {"fields": ["year", "indicator", "value", "value_max", "category", "commemorative_days", "label"]}),
+        (None, {"fields": ["year", "indicator", "value", "value_max", "base_year", "category", "commemorative_days",
+                           "label"]}),
         (_("Source"), {"fields": ["source_document", "preset", "created_by", "created_at", "updated_at"]}),
     ]
 

@@ -155,6 +155,7 @@ class IndicatorProgressView(UnitYearView):
                     "scope": target.scope_label,
                     "per_venue": target.per_venue,
                     "year": target.year,
+                    "base_year": target.base_year,
                     "target": target.value,
                     "value_max": target.value_max,
                     "result": result.value,

@@ -515,13 +515,7 @@ class ResultRow:
 
     @property
     def label(self) -> str:
-        target = self.target
-        if target.indicator == Indicator.MANUAL and target.label:
-            return target.label
-        text = str(target.get_indicator_display())
-        if target.category:
-            text = f"{text}: {target.get_category_display()}"
-        return text
+        return self.target.indicator_label
 
     @property
     def status_label(self) -> str:
@@ -622,7 +616,7 @@ class UnitDashboard:
 def _result_key(target: Target) -> tuple:
     return (
         target.indicator, target.venue_id, target.admin_unit_id, target.venue_kind, target.venue_tier,
-        target.per_venue, target.category, target.label,
+        target.per_venue, target.category, target.label, target.base_year,
     )
 
 
@@ -646,6 +640,7 @@ def _previous_results(unit: AdminUnit, results, *, today: dt.date) -> dict[tuple
             venue=target.venue, admin_unit=target.admin_unit, venue_kind=target.venue_kind,
             venue_tier=target.venue_tier, year=year, indicator=target.indicator, value=target.value,
             value_max=target.value_max, per_venue=target.per_venue, category=target.category, label=target.label,
+            base_year=target.base_year if target.base_year and target.base_year < year else None,
         )
     # The year's own targets and the copies share each place's totals: a handful of queries
     # whatever their number.

@@ -45,7 +45,10 @@ programme published, start within the year and before the cutoff, which is now �
   when every venue meets it (current year: behind if any venue is behind, at risk if any is at risk).
 - VISITS_GROWTH (%): (visits(year) − visits(year−1)) / visits(year−1) × 100 over the set. For the
   current year like is compared with like: 1/1..today against 1/1..the same day of the previous
-  year (29/2 → 28/2). No previous visits → no_data.
+  year (29/2 → 28/2). No previous visits → no_data. With a `base_year` (the plans' "tăng bình
+  quân x % mỗi năm"): the average yearly growth since that year,
+  ((visits(year) / visits(base_year)) ^ (1 / (year − base_year)) − 1) × 100, like for like in the
+  same way; no visits in the base year → no_data.
 - LIFELONG_LEARNING_SHARE (%): active venues of the set holding at least
   settings.LIFELONG_LEARNING_MIN_OCCURRENCES held occurrences of a lifelong-learning category
   (`LIFELONG_LEARNING_CATEGORIES`: every category except "other") in the year, over all active
@@ -243,6 +246,17 @@ class _Measures:
         whole months from VisitMonth, the days of a month not over yet from VisitCount."""
         return self._visit_totals()[0]
 
+    def visits_in(self, year: int) -> dict[int, int]:
+        """{venue: visits} in an earlier `year` over the same period as visits() (1/1 up to
+        today's date in that year while this year runs, else the whole year)."""
+
+        def compute():
+            last = _same_day(min(dt.date(self.year, 12, 31), self.today), year)
+            (found,) = _ranges_visits(self.q("venue__"), [(dt.date(year, 1, 1), last)], ["venue"])
+            return {key[0]: n for key, n in found.items()}
+
+        return self._memo(("visits_in", year), compute)
+
     def admitting_by_qr(self) -> set[int]:
         """Venues with visitors checked in by QR this year up to today (checked_in > 0): read
         with the visits, in the same queries."""
@@ -432,6 +446,18 @@ def _evaluate(target: Target, m: _Measures, *, today: dt.date) -> Result:
         visits = m.visits()
         venues = m.select(target, active_only=False)
         cur = sum(visits.get(v.pk, (0, 0))[0] for v in venues)
+        if target.base_year and target.base_year < year - 1:
+            base_visits = m.visits_in(target.base_year)
+            base = sum(base_visits.get(v.pk, 0) for v in venues)
+            years = year - target.base_year
+            detail = {
+                "visits": cur, "base_year": target.base_year, "base_visits": base, "years": years,
+                "like_for_like": not finished,
+            }
+            if not base:
+                return Result(target, indicator, None, Status.NO_DATA, {**detail, "reason": "no_base_visits"})
+            growth = _dec(100 * ((cur / base) ** (1 / years) - 1))
+            return Result(target, indicator, growth, _status(growth, value, finished=finished, fraction=None), detail)
         prev = sum(visits.get(v.pk, (0, 0))[1] for v in venues)
         detail = {"visits": cur, "previous_visits": prev, "like_for_like": not finished}
         if not prev:

@@ -61,6 +61,14 @@ class Target(models.Model):
         help_text=_("For a range such as 15,000–18,000 visits or 2–4 exhibitions."),
     )
     per_venue = models.BooleanField(_("for each venue of the set"), default=False)
+    base_year = models.PositiveSmallIntegerField(
+        _("average growth since"), null=True, blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+        help_text=_(
+            "For growth: the average yearly growth from this year's visits to the target's year "
+            "(e.g. 2022 for 'on average 8 % a year' over 2023–2025). Empty: growth over the previous year."
+        ),
+    )
     category = models.CharField(_("category"), max_length=20, blank=True, choices=Category.choices)
     commemorative_days = models.ManyToManyField(
         "events.CommemorativeDay", verbose_name=_("only on these commemorative days"), blank=True, related_name="+"
@@ -90,6 +98,9 @@ class Target(models.Model):
                 condition=Q(value_max__isnull=True) | Q(value_max__gte=models.F("value")), name="target_range_ordered"
             ),
             models.UniqueConstraint(fields=["preset"], condition=~Q(preset=""), name="target_preset_once"),
+            models.CheckConstraint(
+                condition=Q(base_year__isnull=True) | Q(base_year__lt=models.F("year")), name="target_base_year_before"
+            ),
         ]
         indexes = [models.Index(fields=["admin_unit", "year"]), models.Index(fields=["venue", "year"])]
 
@@ -107,6 +118,19 @@ class Target(models.Model):
             parts.append(str(self.get_venue_tier_display()))
         return " · ".join(parts)
 
+    @property
+    def indicator_label(self) -> str:
+        """What the target measures, in words: the label of a hand-entered indicator, the
+        category of counted activities, the base year of an average growth."""
+        if self.indicator == Indicator.MANUAL and self.label:
+            return self.label
+        if self.indicator == Indicator.VISITS_GROWTH and self.base_year:
+            return str(_("Average yearly growth of visits since %(year)s (%%)") % {"year": self.base_year})
+        text = str(self.get_indicator_display())
+        if self.category:
+            text = f"{text}: {self.get_category_display()}"
+        return text
+
     def clean(self):
         if bool(self.venue_id) == bool(self.admin_unit_id):
             raise ValidationError(_("Choose either one venue or an administrative unit."))
@@ -118,6 +142,11 @@ class Target(models.Model):
             raise ValidationError({"label": _("Say what is counted.")})
         if self.indicator in PERCENT_INDICATORS - {Indicator.VISITS_GROWTH} and not 0 <= self.value <= 100:
             raise ValidationError({"value": _("A share is between 0 and 100 %.")})
+        if self.base_year is not None:
+            if self.indicator != Indicator.VISITS_GROWTH:
+                raise ValidationError({"base_year": _("Only a growth target has a base year.")})
+            if self.year is not None and self.base_year >= self.year:
+                raise ValidationError({"base_year": _("The base year comes before the target's year.")})
 
 
 class ManualValue(models.Model):

@@ -16,7 +16,9 @@ How the plans' wording maps onto venues (`Venue.Kind` / `Venue.Tier`):
 - "Thư viện công cộng cấp tỉnh … có cung cấp dịch vụ" names the provincial library without a
   percentage: a 100 % share of LIBRARY + PROVINCIAL.
 - "Số lượt người sử dụng thư viện … tăng bình quân x % mỗi năm" is a VISITS_GROWTH target over
-  every library of the unit (kind LIBRARY, no tier), set for the plan's milestone years.
+  every library of the unit (kind LIBRARY, no tier), set for the plan's milestone years, as an
+  average yearly growth over the plan's period up to that year: for 2025 since 2022 (the plans
+  run from 2023), for 2030 since 2025 (`GROWTH_BASE`).
 - Numbers no event system can measure (artifacts digitised or collected, guides trained, private
   libraries/museums founded, buildings) are MANUAL targets with a Vietnamese label, entered by an
   officer each year.
@@ -66,8 +68,12 @@ _TIER_SLUGS = {
 }
 
 
+# "tăng bình quân x % mỗi năm": the year the average growth to each milestone is counted from.
+GROWTH_BASE = {2025: 2022, 2030: 2025}
+
+
 def _t(plan, year, what, indicator, value, *, value_max=None, kind="", tier="", per_venue=False,
-       category="", days=(), label="", section="II.2"):
+       category="", days=(), label="", base_year=None, section="II.2"):
     source = f"{PLANS[plan]['source']}, mục {section}"
     return {
         "plan": plan,
@@ -79,6 +85,7 @@ def _t(plan, year, what, indicator, value, *, value_max=None, kind="", tier="", 
         "per_venue": per_venue,
         "value": value,
         "value_max": value_max,
+        "base_year": base_year,
         "category": category,
         "commemorative_days": list(days),
         "label": label,
@@ -105,7 +112,8 @@ PRESETS: list[dict] = [
     *_library_shares(BG, 2025, Indicator.DIGITAL_SHARE, {
         T.PROVINCIAL: 100, T.DISTRICT: 50, T.COMMUNE: 15, T.UNIVERSITY: 60, T.ARMED_FORCES: 80, T.SCHOOL: 50,
     }, "II.2.1"),
-    _t(BG, 2025, "library-visits-growth", Indicator.VISITS_GROWTH, 8, kind=LIB, section="II.2.1"),
+    _t(BG, 2025, "library-visits-growth", Indicator.VISITS_GROWTH, 8, kind=LIB, base_year=GROWTH_BASE[2025],
+       section="II.2.1"),
     *_library_shares(BG, 2030, Indicator.LIFELONG_LEARNING_SHARE, {
         T.PROVINCIAL: 100, T.DISTRICT: 90, T.COMMUNE: 60, T.UNIVERSITY: 100, T.ARMED_FORCES: 100, T.SCHOOL: 90,
     }, "II.2.1"),
@@ -152,8 +160,10 @@ PRESETS: list[dict] = [
            category=Category.EXHIBITION, section="II.2, điểm a")
         for year in (2025, 2030)
     ],
-    _t(HY, 2025, "library-visits-growth", Indicator.VISITS_GROWTH, 6, value_max=8, kind=LIB, section="II.2, điểm a"),
-    _t(HY, 2030, "library-visits-growth", Indicator.VISITS_GROWTH, 8, value_max=10, kind=LIB, section="II.2, điểm a"),
+    _t(HY, 2025, "library-visits-growth", Indicator.VISITS_GROWTH, 6, value_max=8, kind=LIB,
+       base_year=GROWTH_BASE[2025], section="II.2, điểm a"),
+    _t(HY, 2030, "library-visits-growth", Indicator.VISITS_GROWTH, 8, value_max=10, kind=LIB,
+       base_year=GROWTH_BASE[2030], section="II.2, điểm a"),
     # -- Hưng Yên, b) museum --------------------------------------------------------------------
     *[
         _t(HY, year, "museum-experiential-education", Indicator.ACTIVITIES, 2, value_max=3, kind=MUS,
@@ -165,7 +175,7 @@ PRESETS: list[dict] = [
 
 # The fields of a Target a preset sets (the rest are the plan, the unit and the days).
 TARGET_FIELDS = (
-    "year", "indicator", "venue_kind", "venue_tier", "per_venue", "value", "value_max", "category", "label",
+    "year", "indicator", "venue_kind", "venue_tier", "per_venue", "value", "value_max", "base_year", "category", "label",
     "source_document",
 )
 

@@ -246,6 +246,10 @@ def _note(result) -> str:
         }
     if result.indicator in (Indicator.LIFELONG_LEARNING_SHARE, Indicator.DIGITAL_SHARE) and detail.get("denominator"):
         return _("%(count)s of %(total)s venues") % {"count": detail["numerator"], "total": detail["denominator"]}
+    if result.indicator == Indicator.VISITS_GROWTH and "base_visits" in detail:
+        return _("%(visits)s visits against %(base)s in %(year)s") % {
+            "visits": _figure(detail["visits"]), "base": _figure(detail["base_visits"]), "year": detail["base_year"]
+        }
     if result.indicator == Indicator.VISITS_GROWTH and "previous_visits" in detail:
         return _("%(visits)s visits against %(previous)s the previous year") % {
             "visits": _figure(detail["visits"]), "previous": _figure(detail["previous_visits"])
@@ -257,11 +261,7 @@ def _note(result) -> str:
 
 def _summary_row(result) -> SummaryRow:
     target = result.target
-    label = str(target.get_indicator_display())
-    if target.indicator == Indicator.MANUAL and target.label:
-        label = target.label
-    elif target.indicator == Indicator.ACTIVITIES and target.category:
-        label = f"{label}: {target.get_category_display()}"
+    label = target.indicator_label
     if target.per_venue:
         label = _("%(indicator)s, for each venue") % {"indicator": label}
     return SummaryRow(

@@ -74,6 +74,9 @@ class IndicatorProgressSerializer(serializers.Serializer):
     scope = serializers.CharField(help_text="The venue or the set of venues the target applies to.")
     per_venue = serializers.BooleanField(help_text="The target is for each venue of the set.")
     year = serializers.IntegerField()
+    base_year = serializers.IntegerField(
+        allow_null=True, help_text="For growth: the average yearly growth since this year; null: over the previous year."
+    )
     target = _number("The target (the lower end of a range).")
     value_max = _number("The upper end of a range, or null.", allow_null=True)
     result = _number(

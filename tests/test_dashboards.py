@@ -363,6 +363,28 @@ def test_unit_dashboard_shows_indicators_and_previous_year(en_client, officer, p
     assert [g.label for g in d.groups][0] == "All tiers"
 
 
+def test_unit_dashboard_shows_an_average_growth_with_its_base_year(en_client, officer, province, province_data):
+    """Given 1,100 visits in the first half of 2023 and 2,200 in 2025's, when the officer opens
+    2025 against "on average 30 % a year since 2023" and compares with 2024, then the row says
+    since when, shows 41.4 % a year, and 2024's result is measured since 2023 too (1,100 both
+    years: 0 %)."""
+    for v, n in ((province_data["venue"], 350), (province_data["museum"], 600), (province_data["small"], 150)):
+        visits(v, dt.date(2023, 2, 3), walk_ins=n)
+    Target.objects.create(
+        admin_unit=province, year=YEAR, indicator=Indicator.VISITS_GROWTH, value=30, base_year=2023,
+        source_document="Kế hoạch 66/KH-UBND",
+    )
+    en_client.force_login(officer)
+
+    response = en_client.get(reverse("targets:unit_dashboard", args=[province.code]), {"year": "2025", "compare": "1"})
+
+    row = next(r for g in response.context["d"].groups for r in g.rows if r.target.indicator == Indicator.VISITS_GROWTH)
+    assert row.label == "Average yearly growth of visits since 2023 (%)"
+    assert str(row.result.value) == "41.42" and row.previous.value == 0
+    assert row.previous.target.base_year == 2023
+    assert "Average yearly growth of visits since 2023" in response.content.decode()
+
+
 def _unit_queries(client, province, n_venues) -> int:
     commune = make_commune(province=province, name=f"Xã {n_venues}")
     for i in range(n_venues):

@@ -221,6 +221,67 @@ def test_growth_in_the_current_year_compares_the_same_elapsed_period(place):
     assert result.detail["like_for_like"] is True
 
 
+def test_average_yearly_growth_since_a_base_year(place):
+    """Given libraries with 1,000 visits in 2022 and 1,331 in 2025 (and a dip in 2024),
+    when "on average 8 % a year since 2022" is evaluated after 2025, then the average is 10 %
+    a year (1.1³ = 1.331) and met, whatever 2024 was; 12 % a year is not met."""
+    province, commune, other = place
+    a = make_venue(admin_unit=commune, kind=LIB, tier=T.DISTRICT)
+    b = make_venue(admin_unit=other, kind=LIB, tier=T.COMMUNE)
+    visits(a, dt.date(2022, 5, 1), walk_ins=600)
+    visits(b, dt.date(2022, 12, 31), walk_ins=400)
+    visits(a, dt.date(2024, 5, 1), walk_ins=100)
+    visits(a, dt.date(2025, 5, 1), walk_ins=1000)
+    visits(b, dt.date(2025, 1, 1), checked_in=331)
+    average = target(province, indicator=Indicator.VISITS_GROWTH, venue_kind=LIB, value=8, base_year=2022)
+    steep = target(province, indicator=Indicator.VISITS_GROWTH, venue_kind=LIB, value=12, base_year=2022)
+
+    result = evaluate(average, today=AFTER_2025)
+
+    assert result.value == Decimal("10.00")
+    assert (result.detail["base_visits"], result.detail["visits"], result.detail["years"]) == (1000, 1331, 3)
+    assert result.status == Status.MET
+    assert evaluate(steep, today=AFTER_2025).status == Status.NOT_MET
+    assert average.indicator_label == "Tăng trưởng bình quân lượt khách mỗi năm kể từ 2022 (%)"
+
+
+def test_average_growth_in_the_current_year_compares_the_same_period_of_the_base_year(place):
+    """Given 400 visits in January–June 2023 (and 5,000 later in 2023) and 484 in January–June
+    2025, when "on average 10 % a year since 2023" is evaluated on 2/7/2025, then it is 10 %, on
+    track; with no visits in the base year there is no data."""
+    province, commune, _ = place
+    library = make_venue(admin_unit=commune, kind=LIB, tier=T.PROVINCIAL)
+    visits(library, dt.date(2023, 3, 1), walk_ins=400)
+    visits(library, dt.date(2023, 7, 3), walk_ins=5000)
+    visits(library, dt.date(2025, 6, 30), walk_ins=484)
+    average = target(province, indicator=Indicator.VISITS_GROWTH, venue_kind=LIB, value=10, base_year=2023)
+    unknown_base = target(province, indicator=Indicator.VISITS_GROWTH, venue_kind=LIB, value=10, base_year=2021)
+
+    result = evaluate(average, today=MID_2025)
+
+    assert (result.value, result.status) == (Decimal("10.00"), Status.ON_TRACK)
+    assert result.detail["base_visits"] == 400 and result.detail["like_for_like"] is True
+    missing = evaluate(unknown_base, today=MID_2025)
+    assert (missing.value, missing.status, missing.detail["reason"]) == (None, Status.NO_DATA, "no_base_visits")
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"indicator": Indicator.VISITS, "base_year": 2022}, "base_year"),
+        ({"indicator": Indicator.VISITS_GROWTH, "base_year": 2025}, "base_year"),
+    ],
+)
+def test_a_base_year_belongs_to_a_growth_target_and_comes_before_its_year(place, fields, field):
+    from django.core.exceptions import ValidationError
+
+    province, _, _ = place
+    candidate = Target(admin_unit=province, year=2025, value=8, source_document="KH", **fields)
+    with pytest.raises(ValidationError) as refused:
+        candidate.full_clean()
+    assert field in refused.value.message_dict
+
+
 # -- shares ----------------------------------------------------------------------------------
 
 

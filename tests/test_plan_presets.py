@@ -61,8 +61,9 @@ def test_a_changed_target_is_put_back(provinces):
 
 
 def test_known_values_of_the_hung_yen_plan(provinces):
-    """Given Hưng Yên loaded, when its plan is loaded, then the growth targets (6–8 % to 2025,
-    8–10 % to 2030) and the museum's 2–3 experiential activities sit on P33 with their source."""
+    """Given Hưng Yên loaded, when its plan is loaded, then the growth targets (on average 6–8 % a
+    year to 2025, 8–10 % a year to 2030, each over its period) and the museum's 2–3 experiential
+    activities sit on P33 with their source."""
     _, hung_yen = provinces
 
     run("--plan", "hung-yen")
@@ -73,6 +74,7 @@ def test_known_values_of_the_hung_yen_plan(provinces):
     assert growth.source_document.startswith(HY_SOURCE + ", mục II.2")
     later = Target.objects.get(preset="hung-yen-66-2023/2030/library-visits-growth")
     assert (later.value, later.value_max, later.year) == (8, 10, 2030)
+    assert (growth.base_year, later.base_year) == (2022, 2025)
     museum = Target.objects.get(preset="hung-yen-66-2023/2025/museum-experiential-education")
     assert (museum.indicator, museum.category, museum.value, museum.value_max) == (
         Indicator.ACTIVITIES, "experiential", 2, 3,

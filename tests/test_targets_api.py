@@ -72,7 +72,7 @@ def test_indicator_progress(api, province, venue, figures):
 
     assert response.status_code == 200
     [result] = response.json()["results"]
-    assert result["indicator"] == "visits" and result["year"] == YEAR
+    assert result["indicator"] == "visits" and result["year"] == YEAR and result["base_year"] is None
     assert (result["target"], result["value_max"], result["result"]) == (10000, 12000, 9100)
     assert (result["status"], result["status_label"]) == ("not_met", "Not met")
     assert result["source"] == "KH 45/KH-UBND" and result["scope"] == "Tỉnh Hưng Yên"
