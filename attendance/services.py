@@ -184,7 +184,12 @@ def registration_create(
         created_by=created_by,
     )
     ticket = Ticket(registration=registration)  # its secret is drawn now: the message carries its link
-    confirmation = _message(registration, Message.Kind.CONFIRMATION, sequence=0)
+    # Worked out ahead only when a seat looks likely (a full date's newcomers wait; a group
+    # may await approval); when the guess is wrong, the right message is written under the lock.
+    likely_seated = (occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity) and not (
+        kind == Registration.Kind.GROUP and occurrence.programme.group_approval_required
+    )
+    confirmation = _message(registration, Message.Kind.CONFIRMATION, sequence=0) if likely_seated else None
 
     with transaction.atomic():
         # One round trip while the row is locked: the date, this phone's live
@@ -222,9 +227,11 @@ def registration_create(
         if registration.holds_seats:
             Occurrence.objects.filter(pk=locked.pk).update(seats_taken=F("seats_taken") + party_size)
         position = waiting_position(registration)
-        if status == Registration.Status.CONFIRMED:
+        if status == Registration.Status.CONFIRMED and confirmation is not None:
             confirmation.message.dedupe_key = f"registration:{registration.pk}:{Message.Kind.CONFIRMATION}:0"
             message_record(confirmation)
+        elif status == Registration.Status.CONFIRMED:
+            _notify(registration, Message.Kind.CONFIRMATION, sequence=0)
         else:
             message_kind = Message.Kind.PENDING if status == Registration.Status.PENDING else Message.Kind.WAITING
             _notify(registration, message_kind, sequence=0, position=position)

@@ -10,6 +10,7 @@ from attendance.services import (
     RegistrationError,
     registration_approve,
     registration_cancel,
+    registration_create,
     registration_decline,
     registrations_erase_personal_data,
     waiting_list_promote,
@@ -231,3 +232,30 @@ def test_while_the_date_is_locked_only_the_decision_and_its_writes_happen(venue,
     message = Message.objects.get(registration=outcome.registration)
     assert message.body.startswith("Ve ") and outcome.registration.ticket.secret in message.body
     assert message.dedupe_key == f"registration:{outcome.registration.pk}:confirmation:0"
+
+
+def test_a_stale_guess_about_the_seat_still_records_the_right_message(venue):
+    # given a date of one seat, read while it was free and then taken by someone else
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    stale = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence.pk)
+    register(occurrence, phone="0912000001")
+
+    # when a second person registers with that stale read of the date
+    late = registration_create(
+        occurrence_id=occurrence.pk, occurrence=stale, full_name="Lê Văn Muộn", phone="0912000002", consent=True
+    )
+
+    # then they wait, and are told so (not confirmed)
+    assert late.registration.status == S.WAITING
+    assert Message.objects.get(registration=late.registration, channel=Message.Channel.SMS).kind == Message.Kind.WAITING
+
+    # and given a stale read that says full, when the seat was freed meanwhile, then the confirmation is sent
+    full = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence.pk)
+    Registration.objects.filter(pk=late.registration.pk).update(status=S.CANCELLED)
+    Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=0, capacity=2)
+    seated = registration_create(
+        occurrence_id=occurrence.pk, occurrence=full, full_name="Phạm Thị Kịp", phone="0912000003", consent=True
+    )
+    assert seated.registration.status == S.CONFIRMED
+    message = Message.objects.get(registration=seated.registration, channel=Message.Channel.SMS)
+    assert message.kind == Message.Kind.CONFIRMATION and seated.registration.ticket.secret in message.body
