@@ -604,11 +604,11 @@ class Breakdown:
 # Stages of a request, found by (file path ending, function name) in a cProfile of
 # the in-process requests; a stage that is not found (code renamed) is left out.
 SCAN_STAGES = [
-    ("token authentication (DRF, `authtoken_token`)", "rest_framework/views.py", "perform_authentication"),
-    ("permission: door roles (`Doors`: one query)", "rest_framework/views.py", "check_permissions"),
+    ("token authentication (`CachedTokenAuthentication`: the cache, or `authtoken_token` and the roles)",
+     "rest_framework/views.py", "perform_authentication"),
+    ("permission: door roles (`Doors`, from the cached token)", "rest_framework/views.py", "check_permissions"),
     ("request validation (serializer)", "attendance/api.py", "_valid"),
     ("venue of the door (`_door_venue`)", "attendance/api.py", "_door_venue"),
-    ("occurrence at the venue (`_occurrence_at`)", "attendance/api.py", "_occurrence_at"),
     ("`ticket_redeem` (find and lock, validate, insert, update, visit totals)", "attendance/services.py",
      "ticket_redeem"),
     ("  of which the answer's details (`_details`)", "attendance/services.py", "_details"),
