@@ -23,7 +23,8 @@ from attendance.models import WalkIn
 from events.models import Audience, Category
 from targets import indicators
 from targets import serializers as s
-from targets.report import status_label, unit_visit_totals
+from targets.report import unit_visit_totals
+from targets.texts import status_label
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 

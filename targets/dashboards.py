@@ -37,6 +37,7 @@ from events.models import Audience, Occurrence, Programme
 from targets import indicators
 from targets.indicators import Status
 from targets.models import PERCENT_INDICATORS, Indicator, Target
+from targets.texts import no_data_reason, status_label
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 
@@ -49,14 +50,6 @@ NOT_RECORDED = ""
 
 VISITS = F("checked_in") + F("walk_ins") + F("manual")
 
-STATUS_LABELS = {
-    Status.MET: _("Met"),
-    Status.NOT_MET: _("Not met"),
-    Status.ON_TRACK: _("On track"),
-    Status.AT_RISK: _("At risk"),
-    Status.BEHIND: _("Behind"),
-    Status.NO_DATA: _("No data"),
-}
 STATUS_CLASSES = {
     Status.MET: "ok",
     Status.ON_TRACK: "ok",
@@ -72,10 +65,6 @@ STATUS_CLASSES = {
 
 def fmt_percent(value, decimals: int = 0) -> str:
     return "—" if value is None else f"{number_text(value, decimals)} %"
-
-
-def status_label(status: str | None) -> str:
-    return str(STATUS_LABELS.get(status, "")) if status else ""
 
 
 # -- years and days ------------------------------------------------------------------
@@ -532,6 +521,10 @@ class ResultRow:
     @property
     def value_display(self) -> str:
         return _result_display(self.result)
+
+    @property
+    def reason_display(self) -> str:
+        return no_data_reason(self.result)
 
     @property
     def count_display(self) -> str:

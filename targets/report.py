@@ -34,8 +34,8 @@ from openpyxl.utils import get_column_letter
 from attendance.models import VisitMonth
 from common.numbers import number_text
 from targets import indicators
-from targets.indicators import Status
 from targets.models import PERCENT_INDICATORS, Indicator, ReportRun, Target
+from targets.texts import no_data_reason, status_label
 from venues.models import AdminUnit, Venue
 from venues.selectors import venues_in_unit_q
 
@@ -63,18 +63,6 @@ def report_language(language: str | None) -> str:
 def report_is_due_soon(today: dt.date) -> bool:
     """November and December: the months in which the banner reminds officers."""
     return today.month in (11, 12)
-
-
-def status_label(status: str) -> str:
-    labels = {
-        Status.MET: _("Met"),
-        Status.NOT_MET: _("Not met"),
-        Status.ON_TRACK: _("On track"),
-        Status.AT_RISK: _("At risk"),
-        Status.BEHIND: _("Behind"),
-        Status.NO_DATA: _("No data"),
-    }
-    return labels.get(status, status)
 
 
 def _figure(value, decimals: int = 0) -> str:
@@ -240,6 +228,8 @@ def _measure(target: Target) -> str:
 
 def _note(result) -> str:
     detail = result.detail
+    if detail.get("reason"):
+        return no_data_reason(result)
     if detail.get("per_venue") and detail.get("denominator"):
         return _("%(met)s of %(total)s venues meet the target") % {
             "met": detail["numerator"], "total": detail["denominator"]

@@ -96,6 +96,28 @@ def test_report_data_has_the_known_answers(province, venue, fixture_report):
     assert (small.visits, small.target, small.percent_of_target) == (500, None, None)
 
 
+def test_a_result_that_cannot_be_measured_says_why(province, venue, fixture_report):
+    """Given an average growth since a year without visits and a figure nobody entered, when the
+    report is gathered, then their rows have no result and the note says why."""
+    Target.objects.create(
+        admin_unit=province, year=YEAR, indicator=Indicator.VISITS_GROWTH, value=8, base_year=YEAR - 3,
+        source_document="KH 66/KH-UBND",
+    )
+    Target.objects.create(
+        admin_unit=province, year=YEAR, indicator=Indicator.MANUAL, value=500, label="Hiện vật được số hóa",
+        source_document="KH 66/KH-UBND",
+    )
+
+    with translation.override("en"):
+        data = report.report_data(province, YEAR)
+
+    notes = {r.indicator_label: (r.result, r.note) for r in data.summary}
+    assert notes[f"Average yearly growth of visits since {YEAR - 3} (%)"] == (
+        None, f"No visits recorded in {YEAR - 3} to compare with."
+    )
+    assert notes["Hiện vật được số hóa"] == (None, "Not entered yet.")
+
+
 def test_workbook_has_the_summary_rows_and_a_sheet_per_tier(province, venue, fixture_report):
     """Given the fixture, when the workbook is built and opened again with openpyxl,
     then the summary sheet has each target's numbers and status, the header row is

@@ -385,6 +385,23 @@ def test_unit_dashboard_shows_an_average_growth_with_its_base_year(en_client, of
     assert "Average yearly growth of visits since 2023" in response.content.decode()
 
 
+def test_unit_dashboard_says_why_a_result_is_missing(en_client, officer, province, province_data):
+    """Given an average growth since 2020, a year without visits, when the officer opens 2025, then
+    the row has no result and says there is nothing to compare with."""
+    Target.objects.create(
+        admin_unit=province, year=YEAR, indicator=Indicator.VISITS_GROWTH, value=8, base_year=2020,
+        source_document="Kế hoạch 66/KH-UBND",
+    )
+    en_client.force_login(officer)
+
+    response = en_client.get(reverse("targets:unit_dashboard", args=[province.code]), {"year": "2025"})
+
+    row = next(r for g in response.context["d"].groups for r in g.rows if r.target.indicator == Indicator.VISITS_GROWTH)
+    assert row.result.value is None and row.status_label == "No data"
+    assert row.reason_display == "No visits recorded in 2020 to compare with."
+    assert "No visits recorded in 2020 to compare with." in response.content.decode()
+
+
 def _unit_queries(client, province, n_venues) -> int:
     commune = make_commune(province=province, name=f"Xã {n_venues}")
     for i in range(n_venues):
