@@ -11,6 +11,7 @@ signals (a queryset.update()) takes effect within DOOR_TOKEN_CACHE_SECONDS.
 """
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,9 +25,26 @@ from rest_framework.authtoken.models import Token
 from venues.models import StaffRole, Venue
 from venues.selectors import DOOR, venues_by_slug_for_user
 
+logger = logging.getLogger(__name__)
+
 
 def _cache_key(token_key: str) -> str:
     return "door-token:" + hashlib.sha256(token_key.encode()).hexdigest()
+
+
+def _cache(method: str, *args):
+    """A cache call that never fails the request: with the cache down the door reads the
+    database instead (None for a get), and says so in the log."""
+    try:
+        return getattr(cache, method)(*args)
+    except Exception:  # the cache server unreachable or refusing: carry on without it
+        logger.warning("door token cache unavailable (%s)", method, exc_info=True)
+        return None
+
+
+def _forget(keys: list[str]) -> None:
+    _cache("delete_many", keys)
+    transaction.on_commit(lambda: _cache("delete_many", keys))
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -36,13 +54,13 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         seconds = settings.DOOR_TOKEN_CACHE_SECONDS
-        cached = cache.get(_cache_key(key)) if seconds else None
+        cached = _cache("get", _cache_key(key)) if seconds else None
         if cached is not None:
             return cached
         user, token = super().authenticate_credentials(key)  # refuses unknown keys and inactive users
         token.door_venues = venues_by_slug_for_user(user, DOOR)
         if seconds:
-            cache.set(_cache_key(key), (user, token), seconds)
+            _cache("set", _cache_key(key), (user, token), seconds)
         return user, token
 
 
@@ -60,15 +78,12 @@ def forget_tokens(user_ids) -> None:
         return
     keys = [_cache_key(k) for k in Token.objects.filter(user_id__in=user_ids).values_list("key", flat=True)]
     if keys:
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        _forget(keys)
 
 
 @receiver([post_save, post_delete], sender=Token)
 def _token_changed(sender, instance, **kwargs):
-    key = _cache_key(instance.key)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    _forget([_cache_key(instance.key)])
 
 
 @receiver([post_save, post_delete], sender=get_user_model())

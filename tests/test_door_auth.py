@@ -114,3 +114,34 @@ def test_a_renamed_venue_is_known_by_its_new_address_at_once(venue, door, scanne
 
     assert scan(scanner, "thu-vien-moi", door[1]).json()["result"] == "ok"
     assert scan(scanner, old_slug, door[2]).json()["code"] == "unknown_venue"
+
+
+class BrokenCache:
+    """A cache whose server is down: every call fails as django-redis / RedisCache would."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        return fail
+
+
+def test_with_the_cache_down_the_door_still_scans_and_roles_still_change(venue, door, scanner, teammate, monkeypatch):
+    # given the cache server down
+    from attendance import door_auth
+
+    monkeypatch.setattr(door_auth, "cache", BrokenCache())
+
+    # when a scanner scans, then it is admitted (its token and roles read from the database)
+    assert scan(scanner, venue.slug, door[0]).json()["result"] == "ok"
+
+    # and when the person's role is removed, the change is saved and the next scan refused
+    StaffRole.objects.get(user=teammate).delete()
+    assert scan(scanner, venue.slug, door[1]).status_code == 403
+
+
+def test_with_the_cache_down_registration_is_not_refused_by_the_rate_limit(monkeypatch):
+    from common import throttle
+
+    monkeypatch.setattr(throttle, "cache", BrokenCache())
+    assert all(throttle.throttle_hit("register_ip", "198.51.100.7", limit=1, window=600) for _ in range(3))
