@@ -9,7 +9,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +19,7 @@ from events.models import Occurrence
 from targets import dashboards, views
 from targets.indicators import Status
 from targets.models import Indicator, Target
+from tests.access import login_as
 from tests.factories import make_commune, make_programme, make_user, make_venue
 from venues.models import StaffRole, Venue
 
@@ -31,20 +31,11 @@ ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
     monkeypatch.setattr(views, "_today", lambda: TODAY)
-    cache.clear()  # unit dashboards are cached; pks are reused across tests
-    yield
-    cache.clear()
 
 
 @pytest.fixture
 def en_client(client):
     client.cookies["django_language"] = "en"
-    return client
-
-
-def login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
     return client
 
 
@@ -110,7 +101,7 @@ def test_venue_dashboard_access(client, request, venue, role, expected):
     officer see it, door staff are refused, another venue's manager is told it does not exist."""
     for name in ROLES[1:]:
         request.getfixturevalue(name)
-    response = login(client, request, role).get(reverse("targets:venue_dashboard", args=[venue.slug]))
+    response = login_as(client, request, role).get(reverse("targets:venue_dashboard", args=[venue.slug]))
     assert response.status_code == expected
     if expected == 302:
         assert reverse("login") in response["Location"]
@@ -124,7 +115,7 @@ def test_unit_dashboard_access(client, request, province, venue, role, expected)
     """Given each kind of user, when they open the province's dashboard, then only its officer sees it."""
     for name in ROLES[1:]:
         request.getfixturevalue(name)
-    response = login(client, request, role).get(reverse("targets:unit_dashboard", args=[province.code]))
+    response = login_as(client, request, role).get(reverse("targets:unit_dashboard", args=[province.code]))
     assert response.status_code == expected
 
 
@@ -159,7 +150,7 @@ def test_home_picks_the_dashboard(client, request, venue, province, other_venue,
     lands on it, the officer on their province, door staff get a page saying there is none for them."""
     for name in ROLES[1:]:
         request.getfixturevalue(name)
-    response = login(client, request, role).get(reverse("targets:home"))
+    response = login_as(client, request, role).get(reverse("targets:home"))
     if role == "anonymous":
         assert response.status_code == 302 and reverse("login") in response["Location"]
     elif role == "citizen":
@@ -410,7 +401,6 @@ def _unit_queries(client, province, n_venues) -> int:
         visits(v, dt.date(2024, 1 + i % 12, 5), walk_ins=5 + i)
         if i % 2:
             visits_target(venue=v, value=100)
-    cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("targets:unit_dashboard", args=[province.code]), {"compare": "1"})
     assert response.status_code == 200
@@ -426,7 +416,6 @@ def test_unit_dashboard_queries_do_not_grow_with_venues(client, officer, provinc
     few = _unit_queries(client, province, 2)
     many = _unit_queries(client, province, 8)
     assert many == few
-    cache.clear()
     with django_assert_max_num_queries(25):
         client.get(reverse("targets:unit_dashboard", args=[province.code]), {"compare": "1"})
 

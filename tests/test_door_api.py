@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from attendance.models import CheckIn, Ticket, WalkIn
 from attendance.services import ticket_redeem, walkin_record
 from events.models import Occurrence
+from tests.access import login_as
 from tests.attendance_helpers import make_occurrence, register
 
 ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
@@ -54,11 +55,6 @@ def post(client, url, data, **extra):
     return client.post(url, json.dumps(data), content_type="application/json", **extra)
 
 
-def login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
 def counts(client, venue) -> dict:
     response = client.get("/api/door/today", {"venue": venue.slug})
     assert response.status_code == 200, response.content
@@ -93,7 +89,7 @@ ENDPOINTS = ["scan", "undo", "walkins", "walkins_undo", "sync", "today"]
 def test_only_managers_and_door_staff_of_the_venue_may_use_the_door(api, request, venue, ticket, owner, endpoint, role):
     # given a user in some role and a valid request
     method, url, data = _calls(venue, ticket, owner)[endpoint]
-    login(api, request, role)
+    login_as(api, request, role)
 
     # when they send it
     response = api.get(url, data) if method == "get" else post(api, url, data)

@@ -14,21 +14,12 @@ from django.utils import timezone
 from attendance.texts import SCAN_MESSAGES
 from attendance.views_door import QR_WORKER, STATIC_FILES
 from events.models import Occurrence
+from tests.access import assert_login_redirect, login_as
 from tests.attendance_helpers import make_occurrence
 from tests.factories import make_user
 from venues.models import StaffRole
 
 ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
-
-
-def _login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
-def _assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login") + "?next=")
 
 
 def door_config(response) -> dict:
@@ -40,7 +31,7 @@ def door_config(response) -> dict:
 @pytest.mark.parametrize("role", ROLES)
 def test_the_scanner_page_is_for_the_venues_managers_and_door_staff(client, request, venue, role):
     # given a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they open the scanner of the venue
     response = client.get(reverse("door:scanner", args=[venue.slug]))
@@ -48,19 +39,19 @@ def test_the_scanner_page_is_for_the_venues_managers_and_door_staff(client, requ
     # then only its manager and door staff get it; the others as on staff pages
     expected = {"owner": 200, "teammate": 200, "outsider": 404, "officer": 403, "citizen": 403}
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == expected[role]
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_venue_picker_lists_the_venues_where_the_user_works_the_door(client, request, venue, other_venue, role):
-    _login(client, request, role)
+    login_as(client, request, role)
 
     response = client.get(reverse("door:venues"))
 
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     elif role in ("officer", "citizen"):
         assert response.status_code == 403
     else:

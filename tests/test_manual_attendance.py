@@ -18,6 +18,7 @@ from attendance.models import ManualAttendance, VisitCount
 from attendance.selectors import occurrence_counts
 from attendance.services import manual_attendance_enter, ticket_redeem
 from events.models import Occurrence
+from tests.access import assert_login_redirect, login_as
 from tests.attendance_helpers import make_occurrence, register
 
 ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
@@ -60,16 +61,6 @@ def scanned(venue):
     return occurrence
 
 
-def _login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
-def _assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login") + "?next=")
-
-
 def list_url(occurrence):
     return reverse("staff_attendance:registrations", args=[occurrence.pk])
 
@@ -96,12 +87,12 @@ READ = {"owner": 200, "teammate": 200, "officer": 200, "outsider": 404, "citizen
 def test_the_form_is_shown_to_the_venue_manager_only(client, request, past, role):
     """Given a past date without scans and a user in some role, when they open its
     registrations page, then only the venue's manager is offered the form."""
-    _login(client, request, role)
+    login_as(client, request, role)
 
     response = client.get(list_url(past))
 
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
         return
     assert response.status_code == READ[role]
     if response.status_code == 200:
@@ -113,13 +104,13 @@ def test_the_form_is_shown_to_the_venue_manager_only(client, request, past, role
 def test_entering_attendance_by_role(client, request, past, role):
     """Given a past date without scans, when a user in some role posts 40 visitors,
     then only the venue's manager records it; the others get 403/404/login and nothing changes."""
-    _login(client, request, role)
+    login_as(client, request, role)
 
     response = client.post(enter_url(past), {"count": "40", "audience": "", "note": "Sổ ký tên"})
 
     entered = ManualAttendance.objects.filter(occurrence=past).exists()
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     elif role == "owner":
         assert response.status_code == 302 and response["Location"] == list_url(past) + "#attendance-by-hand"
     else:
@@ -135,7 +126,7 @@ def test_the_entry_and_its_history_are_shown_to_viewers_without_the_form(client,
     history, but no form."""
     manual_attendance_enter(occurrence_id=past.pk, count=40, user=owner, now=timezone.now() - dt.timedelta(hours=1))
     manual_attendance_enter(occurrence_id=past.pk, count=35, user=owner, note="Đếm lại")
-    _login(client, request, role)
+    login_as(client, request, role)
 
     response = client.get(list_url(past))
 

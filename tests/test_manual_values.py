@@ -10,7 +10,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -19,6 +18,7 @@ from targets import indicators, views, views_reports
 from targets.indicators import Status
 from targets.models import Indicator, ManualValue, Target
 from targets.views_manual import parse_number
+from tests.access import login_as
 from tests.factories import make_commune, make_user
 from venues.models import StaffRole
 
@@ -31,9 +31,6 @@ ROLES = ["anonymous", "officer", "foreign_officer", "superuser", "owner", "teamm
 def fixed_today(monkeypatch):
     monkeypatch.setattr(views, "_today", lambda: TODAY)
     monkeypatch.setattr(views_reports, "_today", lambda: TODAY)
-    cache.clear()  # unit dashboards are cached; pks are reused across tests
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -72,8 +69,7 @@ def foreign_target(other_province):
 def login(client, request, role):
     for name in ROLES[1:]:
         request.getfixturevalue(name)
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
+    login_as(client, request, role)
     return client
 
 
@@ -198,12 +194,12 @@ def test_the_page_lists_only_manual_targets_of_the_year(en_client, officer, prov
 def test_entering_then_correcting_keeps_the_history(en_client, officer, province, digitised):
     """Given the officer, when they enter 600 and then correct it to 1,250, then the current value is
     1,250 with who and when, the 600 is kept (superseded) in the history with its note, and both the
-    evaluation and the unit dashboard (already cached before) show 1,250."""
+    evaluation and the unit dashboard (opened before the entry) show 1,250."""
     officer.first_name, officer.last_name = "Lan", "Nguyễn"
     officer.save()
     en_client.force_login(officer)
     dashboard = reverse("targets:unit_dashboard", args=[province.code]) + f"?year={YEAR}"
-    en_client.get(dashboard)  # computed and cached before the entry
+    en_client.get(dashboard)  # opened before the entry
 
     first = post(en_client, province, digitised, "600", "Sổ kiểm kê quý II")
     assert first.status_code == 302 and first["Location"].endswith(f"#target-{digitised.pk}")

@@ -33,6 +33,7 @@ from notifications.templating import (
     template_errors,
 )
 from notifications.views_staff import counter_text
+from tests.access import assert_login_redirect, login_as
 from tests.attendance_helpers import make_occurrence, next_phone, register
 
 S = Registration.Status
@@ -91,16 +92,6 @@ def failed_message(occurrence, registrants):
     )
 
 
-def _login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
-def _assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login") + "?next=")
-
-
 def edit_url(venue, kind=K.CONFIRMATION, language="vi"):
     return reverse("staff_messages:template_edit", args=[venue.slug, kind, language])
 
@@ -146,7 +137,7 @@ POST_VIEWS = {
 @pytest.mark.parametrize("view", GET_VIEWS)
 def test_get_views_by_role(client, request, venue, occurrence, failed_message, view, role):
     # given a venue with a date and a failed message, and a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
     url, expected = GET_VIEWS[view]
 
     # when they open the page
@@ -154,7 +145,7 @@ def test_get_views_by_role(client, request, venue, occurrence, failed_message, v
 
     # then readers read, only managers edit, and an outsider does not learn the venue exists
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == expected[role]
 
@@ -173,7 +164,7 @@ def _state(venue, occurrence, failed_message):
 def test_writes_by_role(client, request, venue, occurrence, failed_message, view, role):
     # given a venue with registrants, a template and a failed message, and a user in some role
     MessageTemplate.objects.create(venue=venue, kind=K.CONFIRMATION, language="vi", body="Đã đăng ký {title}")
-    _login(client, request, role)
+    login_as(client, request, role)
     url, data = POST_VIEWS[view]
     before = _state(venue, occurrence, failed_message)
 
@@ -182,7 +173,7 @@ def test_writes_by_role(client, request, venue, occurrence, failed_message, view
 
     # then only the manager may, and nothing changes for anyone else
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == MANAGE_POST[role]
     assert (_state(venue, occurrence, failed_message) != before) == (role == "owner")

@@ -17,6 +17,7 @@ from PIL import Image
 
 from common.timeutil import local_datetime, to_local
 from events.models import Occurrence, Programme
+from tests.access import assert_login_redirect, login_as
 from tests.factories import make_commune, make_programme, make_province, make_user, make_venue
 from venues.models import StaffRole
 
@@ -134,28 +135,18 @@ def _post_data(name, occurrence):
     }.get(name, {})
 
 
-def _login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
-def _assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login") + "?next=")
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", READ_PAGES)
 def test_read_pages(client, request, programme, occurrence, page, role):
     # given a programme at the venue and a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they open a read page
     response = client.get(_urls(programme, occurrence)[page])
 
     # then only those who may view the venue see it
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     elif role == "citizen":
         assert response.status_code == 403
     elif role == "outsider" and page != "home":
@@ -168,7 +159,7 @@ def test_read_pages(client, request, programme, occurrence, page, role):
 @pytest.mark.parametrize("page", WRITE_PAGES)
 def test_write_forms(client, request, programme, occurrence, page, role):
     # given a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they open a page that changes something
     response = client.get(_urls(programme, occurrence)[page])
@@ -176,7 +167,7 @@ def test_write_forms(client, request, programme, occurrence, page, role):
     # then only the manager gets the form
     expected = {"owner": 200, "teammate": 403, "officer": 403, "citizen": 403, "outsider": 404}
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == expected[role]
 
@@ -185,7 +176,7 @@ def test_write_forms(client, request, programme, occurrence, page, role):
 @pytest.mark.parametrize("action", WRITE_ACTIONS)
 def test_write_actions(client, request, programme, occurrence, action, role):
     # given a published programme with dates, and a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
     # (with something to undo for the actions that undo)
     if action == "occurrence_restore":
         from events.services import occurrence_cancel
@@ -211,7 +202,7 @@ def test_write_actions(client, request, programme, occurrence, action, role):
             assert snapshot(programme) != before
         return
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         expected = {"teammate": 403, "officer": 403, "citizen": 403, "outsider": 404}
         assert response.status_code == expected[role]

@@ -26,6 +26,7 @@ from attendance.selectors import occurrence_counts
 from attendance.services import registration_cancel, ticket_redeem, walkin_record
 from attendance.tasks import registrations_erase_personal_data_task
 from events.models import Occurrence
+from tests.access import assert_login_redirect, login_as
 from tests.attendance_helpers import make_occurrence, next_phone, register
 
 S = Registration.Status
@@ -54,16 +55,6 @@ def group(occurrence):
     return register(
         occurrence, kind="group", organisation="Trường THCS Lê Lợi", full_name="Cô Hoa", party_size=5
     ).registration
-
-
-def _login(client, request, role):
-    if role != "anonymous":
-        client.force_login(request.getfixturevalue(role))
-
-
-def _assert_login_redirect(response):
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login") + "?next=")
 
 
 def list_url(occurrence, **query):
@@ -118,7 +109,7 @@ GET_VIEWS = {
 @pytest.mark.parametrize("view", GET_VIEWS)
 def test_get_views_by_role(client, request, occurrence, individual, view, role):
     # given a date with a registration, and a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
     url, expected = GET_VIEWS[view]
 
     # when they open the page or download
@@ -126,7 +117,7 @@ def test_get_views_by_role(client, request, occurrence, individual, view, role):
 
     # then only those allowed get it: an outsider does not learn the date exists
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == expected[role]
 
@@ -134,7 +125,7 @@ def test_get_views_by_role(client, request, occurrence, individual, view, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_desk_registration_by_role(client, request, occurrence, role):
     # given a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they register a visitor at the desk
     response = client.post(desk_url(occurrence), desk_data())
@@ -142,7 +133,7 @@ def test_desk_registration_by_role(client, request, occurrence, role):
     # then managers and door staff can, nobody else, and nothing is created for them
     created = Registration.objects.filter(occurrence=occurrence, source=Registration.Source.DESK).exists()
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     elif role in ("owner", "teammate"):
         assert response.status_code == 302 and response["Location"] == list_url(occurrence)
     else:
@@ -153,7 +144,7 @@ def test_desk_registration_by_role(client, request, occurrence, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_cancel_by_role(client, request, occurrence, individual, role):
     # given a confirmed registration and a user in some role
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they confirm its cancellation
     response = client.post(reverse("staff_attendance:registration_cancel", args=[individual.pk]))
@@ -161,7 +152,7 @@ def test_cancel_by_role(client, request, occurrence, individual, role):
     # then managers and door staff cancel it; for anyone else it stays confirmed
     individual.refresh_from_db()
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     elif role in ("owner", "teammate"):
         assert response.status_code == 302
     else:
@@ -174,7 +165,7 @@ def test_cancel_by_role(client, request, occurrence, individual, role):
 def test_approve_and_decline_by_role(client, request, occurrence, group, action, done, role):
     # given a group awaiting approval and a user in some role
     assert group.status == S.PENDING
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when they approve or decline it
     response = client.post(reverse(f"staff_attendance:registration_{action}", args=[group.pk]))
@@ -183,7 +174,7 @@ def test_approve_and_decline_by_role(client, request, occurrence, group, action,
     group.refresh_from_db()
     expected = {"owner": 302, "teammate": 403, "officer": 403, "outsider": 404, "citizen": 403}
     if role == "anonymous":
-        _assert_login_redirect(response)
+        assert_login_redirect(response)
     else:
         assert response.status_code == expected[role]
     assert group.status == (done if role == "owner" else S.PENDING)
@@ -201,7 +192,7 @@ def test_approve_and_decline_need_post(client, owner, group, action):
 @pytest.mark.parametrize("role, shows_actions", [("owner", True), ("teammate", True), ("officer", False)])
 def test_the_list_offers_only_what_the_user_may_do(client, request, occurrence, individual, group, role, shows_actions):
     # given a confirmed registration and a pending group
-    _login(client, request, role)
+    login_as(client, request, role)
 
     # when the user opens the list
     html = client.get(list_url(occurrence)).content.decode()

@@ -10,7 +10,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from openpyxl import load_workbook
@@ -34,14 +33,6 @@ def vi(text: str) -> str:
     """`text` as the Vietnamese site shows it."""
     with translation.override("vi"):
         return gettext(text)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Unit dashboards are cached by unit pk, and pks are reused across transactional tests.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
