@@ -221,8 +221,33 @@ class MonthRow:
         return number_text(self.previous)
 
 
+class VisitsAgainstTarget:
+    """Visits and the visits target they are measured against, as shown (a venue's page, a row
+    of a unit's ranking). Needs `visits` and `target` (a Target or None)."""
+
+    @property
+    def percent(self) -> float | None:
+        if not self.target or not self.target.value:
+            return None
+        return 100 * self.visits / float(self.target.value)
+
+    @property
+    def percent_display(self) -> str:
+        return fmt_percent(self.percent, 1)
+
+    @property
+    def visits_display(self) -> str:
+        return number_text(self.visits)
+
+    @property
+    def target_display(self) -> str:
+        if not self.target:
+            return "—"
+        return value_display(self.target.indicator, self.target.value, self.target.value_max)
+
+
 @dataclass
-class VenueDashboard:
+class VenueDashboard(VisitsAgainstTarget):
     venue: Venue
     year: int
     today: dt.date
@@ -242,32 +267,12 @@ class VenueDashboard:
         return self.target.value if self.target else None
 
     @property
-    def progress_percent(self) -> float | None:
-        if not self.target or not self.target.value:
-            return None
-        return 100 * self.visits / float(self.target.value)
-
-    @property
     def progress_bar_value(self) -> int:
-        return min(int(self.progress_percent or 0), 100)
-
-    @property
-    def progress_display(self) -> str:
-        return fmt_percent(self.progress_percent, 1)
-
-    @property
-    def visits_display(self) -> str:
-        return number_text(self.visits)
+        return min(int(self.percent or 0), 100)
 
     @property
     def previous_visits_display(self) -> str:
         return number_text(self.previous_visits)
-
-    @property
-    def target_display(self) -> str:
-        if not self.target:
-            return "—"
-        return value_display(self.target.indicator, self.target.value, self.target.value_max)
 
     @property
     def is_current(self) -> bool:
@@ -459,7 +464,7 @@ def _audiences_into(context: dict, venue: Venue, start: dt.date, end: dt.date, *
 
 
 @dataclass
-class VenueRow:
+class VenueRow(VisitsAgainstTarget):
     venue: Venue
     visits: int
     previous: int
@@ -469,28 +474,8 @@ class VenueRow:
     tier_label: str = ""
 
     @property
-    def percent(self) -> float | None:
-        if not self.target or not self.target.value:
-            return None
-        return 100 * self.visits / float(self.target.value)
-
-    @property
-    def percent_display(self) -> str:
-        return fmt_percent(self.percent, 1)
-
-    @property
-    def visits_display(self) -> str:
-        return number_text(self.visits)
-
-    @property
     def previous_display(self) -> str:
         return number_text(self.previous)
-
-    @property
-    def target_display(self) -> str:
-        if not self.target:
-            return "—"
-        return value_display(self.target.indicator, self.target.value, self.target.value_max)
 
 
 @dataclass
