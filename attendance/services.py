@@ -82,6 +82,10 @@ def _validate_party(programme: Programme, *, kind: str, party_size: int, capacit
         )
 
 
+def _message_key(registration: Registration, kind: str, sequence: int) -> str:
+    return f"registration:{registration.pk}:{kind}:{sequence}"
+
+
 def _message(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> PreparedMessage:
     """The SMS of `kind` to `registration`, worked out but not recorded. The n-th
     message of a kind for a registration exists once (a second promotion after a
@@ -96,7 +100,7 @@ def _message(registration: Registration, kind: str, *, sequence: int | None = No
         language=registration.language,
         registration=registration,
         occurrence=registration.occurrence,
-        dedupe_key=f"registration:{registration.pk}:{kind}:{sequence}",
+        dedupe_key=_message_key(registration, kind, sequence),
     )
 
 
@@ -228,7 +232,8 @@ def registration_create(
             Occurrence.objects.filter(pk=locked.pk).update(seats_taken=F("seats_taken") + party_size)
         position = waiting_position(registration)
         if status == Registration.Status.CONFIRMED and confirmation is not None:
-            confirmation.message.dedupe_key = f"registration:{registration.pk}:{Message.Kind.CONFIRMATION}:0"
+            # Prepared before the registration had its id: the key takes it now.
+            confirmation.message.dedupe_key = _message_key(registration, Message.Kind.CONFIRMATION, 0)
             message_record(confirmation)
         elif status == Registration.Status.CONFIRMED:
             _notify(registration, Message.Kind.CONFIRMATION, sequence=0)
