@@ -128,31 +128,25 @@ def test_whole_months_come_from_month_rows(province, known):
     """Given the day rows of every month before July deleted (their month rows kept), when the
     figures are read again, then they are unchanged: whole months are read from VisitMonth."""
     library, museum = known["library"], known["museum"]
-    before = {
-        "results": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2025, today=TODAY)],
-        "previous": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2024, today=TODAY)],
-        "by_month": indicators.unit_visits_by_month(province, 2024),
-        "by_category": indicators.visits_by_category(province, 2024),
-        "venues": indicators.venue_year_visits([library.pk, museum.pk], 2024),
-        "until": indicators.unit_year_visits(province, 2024, until=dt.date(2024, 7, 2)),
-        "totals": report.unit_visit_totals(province, 2024),
-        "venue_page": dashboards.venue_dashboard(library, 2025, today=TODAY).forecast.value,
-    }
+
+    def figures():
+        return {
+            "results": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2025, today=TODAY)],
+            "previous": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2024, today=TODAY)],
+            "by_month": indicators.unit_visits_by_month(province, 2024),
+            "by_category": indicators.visits_by_category(province, 2024),
+            "venues": indicators.venue_year_visits([library.pk, museum.pk], 2024),
+            "until": indicators.unit_year_visits(province, 2024, until=dt.date(2024, 7, 2)),
+            "totals": report.unit_visit_totals(province, 2024),
+            "venue_page": dashboards.venue_dashboard(library, 2025, today=TODAY).forecast.value,
+        }
+
+    before = figures()
     assert before["venues"] == {library.pk: 175, museum.pk: 50}
     assert before["until"] == 135
     VisitCount.objects.exclude(day__month=7).delete()
     assert VisitMonth.objects.filter(month__month__lt=7).exists()
-    after = {
-        "results": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2025, today=TODAY)],
-        "previous": [(r.indicator, r.value, r.status) for r in indicators.unit_results(province, 2024, today=TODAY)],
-        "by_month": indicators.unit_visits_by_month(province, 2024),
-        "by_category": indicators.visits_by_category(province, 2024),
-        "venues": indicators.venue_year_visits([library.pk, museum.pk], 2024),
-        "until": indicators.unit_year_visits(province, 2024, until=dt.date(2024, 7, 2)),
-        "totals": report.unit_visit_totals(province, 2024),
-        "venue_page": dashboards.venue_dashboard(library, 2025, today=TODAY).forecast.value,
-    }
-    assert after == before
+    assert figures() == before
 
 
 @pytest.mark.django_db
