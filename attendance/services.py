@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from attendance.door_sql import row_insert, ticket_admitted_add, ticket_for_update
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
 from attendance.selectors import registrations_for_phone
 from attendance.totals import local_day, visits_add
@@ -432,12 +433,7 @@ def _lock_ticket(code: str) -> Ticket | None:
     code = (code or "").strip()
     if not code or len(code) > 64:
         return None
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("registration__occurrence__programme__event")
-        .filter(secret=code)
-        .first()
-    )
+    return ticket_for_update(code)
 
 
 class ScanError(DomainError):
@@ -519,10 +515,11 @@ def ticket_redeem(
             ticket = _lock_ticket(code)
             _check_occurrence_at(venue, occurrence_id, ticket)
             if ticket is None:
-                checkin = CheckIn.objects.create(
+                checkin = CheckIn(
                     scan_id=scan_id, venue=venue, occurrence_id=occurrence_id, result=CheckIn.Result.UNKNOWN,
                     scanned_at=scanned_at, offline=offline, device=device, user=user,
                 )
+                row_insert(checkin)
                 return ScanOutcome(checkin.result, checkin, None, _details(None, checkin))
             result = _validate(ticket, venue=venue, occurrence_id=occurrence_id, at=at)
             admit, new_visitors = 0, False
@@ -533,14 +530,14 @@ def ticket_redeem(
             elif result == CheckIn.Result.ALREADY and offline:
                 # Takes over a later scan's admission: no new visitors.
                 result, admit = _keep_earlier_offline_scan(ticket, scanned_at)
-            checkin = CheckIn.objects.create(
+            checkin = CheckIn(
                 scan_id=scan_id, ticket=ticket, venue=venue,
                 occurrence_id=occurrence_id or ticket.registration.occurrence_id, result=result,
                 headcount=admit, scanned_at=scanned_at, offline=offline, device=device, user=user,
             )
+            row_insert(checkin)
             if new_visitors:
-                ticket.admitted += admit
-                ticket.save(update_fields=["admitted"])
+                ticket_admitted_add(ticket, admit)
             if admit and not ticket.registration.occurrence.counted_by_hand:
                 visits_add(
                     venue_id=venue.pk, day=local_day(scanned_at), occurrence=ticket.registration.occurrence,

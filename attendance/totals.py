@@ -3,9 +3,11 @@ rebuilt from raw rows when in doubt.
 
 `visits_add` is called inside the caller's transaction, after the row it counts
 was written or changed, so a total and its cause commit or roll back together.
-It is one INSERT … ON CONFLICT DO UPDATE that adds to the counters, on SQLite and
+It is an INSERT … ON CONFLICT DO UPDATE that adds to the counters, on SQLite and
 PostgreSQL alike: two doors counting at the same moment both land, neither is
-lost, and a new day's row is created without a read first.
+lost, and a new day's row is created without a read first. The day's row and
+its month's row are two such statements; PostgreSQL runs them as one (the
+day's as a data-modifying WITH), which saves every scan a round trip.
 """
 
 import datetime as dt
@@ -44,6 +46,11 @@ DO UPDATE SET checked_in = {table}.checked_in + excluded.checked_in,
               walk_ins = {table}.walk_ins + excluded.walk_ins,
               manual = {table}.manual + excluded.manual
 """.format(table=VisitMonth._meta.db_table)
+# PostgreSQL: both in one statement. The WITH runs though nothing reads it.
+_UPSERT_BOTH = {
+    occurrence: "WITH day AS ({}) {}".format(day.strip(), _UPSERT_MONTH.strip())
+    for occurrence, day in ((True, _UPSERT_OCCURRENCE), (False, _UPSERT_VENUE_DAY))
+}
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -72,12 +79,15 @@ def visits_add(
     counters = [checked_in, walk_ins, manual]
     day_row = [venue_id, adapt(day), occurrence.pk if occurrence is not None else None, programme_id]
     month_row = [venue_id, adapt(day.replace(day=1))]
+    labels = [category or "", audience or ""]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_UPSERT_BOTH[occurrence is not None], day_row + labels + counters + month_row + labels + counters)
+            return
         cursor.execute(
-            _UPSERT_OCCURRENCE if occurrence is not None else _UPSERT_VENUE_DAY,
-            day_row + [category or "", audience or ""] + counters,
+            _UPSERT_OCCURRENCE if occurrence is not None else _UPSERT_VENUE_DAY, day_row + labels + counters
         )
-        cursor.execute(_UPSERT_MONTH, month_row + [category or "", audience or ""] + counters)
+        cursor.execute(_UPSERT_MONTH, month_row + labels + counters)
 
 
 # -- recount ------------------------------------------------------------------------

@@ -499,6 +499,10 @@ def _query_kind(sql: str) -> str:
     verb = text.split(" ", 1)[0].upper()
     if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
         return "SAVEPOINT / RELEASE"
+    if verb == "WITH":  # a data-modifying WITH: name every table it writes
+        written = re.findall(r'\b(INSERT INTO|(?<!DO )UPDATE)\s+"?(\w+)"?', text, re.I)
+        if written:
+            return f"{written[0][0].split()[0].upper()} " + " + ".join(table for _, table in written)
     found = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', text, re.I)
     table = found.group(1) if found else "?"
     upper = text.upper()

@@ -1,0 +1,152 @@
+"""The door's hand-written statements (attendance.door_sql) read and write what
+the ORM would: same values, same types, the same lock."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.utils import timezone
+
+from attendance.door_sql import COLUMNS, RELATIONS, row_insert, ticket_admitted_add, ticket_for_update
+from attendance.models import CheckIn, Ticket
+from tests.attendance_helpers import make_occurrence, register
+
+
+@pytest.fixture
+def ticket(venue):
+    occurrence = make_occurrence(venue=venue, capacity=20)
+    return register(occurrence, party_size=3, full_name="Lê Thị Hoa").registration.ticket
+
+
+def _path(instance, depth):
+    for relation in RELATIONS[:depth]:
+        instance = getattr(instance, relation)
+    return instance
+
+
+def test_the_locking_read_gives_what_the_orm_gives_in_one_query(ticket, django_assert_num_queries):
+    # given the same ticket read by the ORM, with everything a scan uses
+    expected = Ticket.objects.select_related("registration__occurrence__programme__event").get(pk=ticket.pk)
+
+    # when the door reads it by its secret
+    with transaction.atomic(), django_assert_num_queries(1):
+        found = ticket_for_update(ticket.secret)
+        # then every listed field of the ticket, its registration, date, programme and event
+        # is there, equal and of the same type (aware datetimes, booleans), with no further query
+        for depth, (model, _alias, names) in enumerate(COLUMNS):
+            got, want = _path(found, depth), _path(expected, depth)
+            assert type(got) is model
+            for name in names:
+                value = getattr(got, model._meta.get_field(name).attname)
+                assert value == getattr(want, model._meta.get_field(name).attname), name
+                assert type(value) is type(getattr(want, model._meta.get_field(name).attname)), name
+        assert timezone.is_aware(found.registration.occurrence.start)
+
+
+def test_an_unlisted_field_still_reads_correctly(ticket):
+    # given a ticket read by the door
+    with transaction.atomic():
+        found = ticket_for_update(ticket.secret)
+        # when a field the door does not list is read, then it is fetched, not wrong
+        assert found.registration.phone == ticket.registration.phone
+        assert found.registration.occurrence.programme.max_party_size == ticket.registration.occurrence.programme.max_party_size
+
+
+def test_an_unknown_secret_reads_nothing(ticket):
+    with transaction.atomic():
+        assert ticket_for_update("no-such-secret") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_locking_read_refuses_to_run_outside_a_transaction(ticket):
+    # (a lock taken in autocommit would end with its statement: no lock at all)
+    with pytest.raises(TransactionManagementError):
+        ticket_for_update(ticket.secret)
+
+
+def test_admitted_is_added_in_the_database_and_on_the_ticket(ticket):
+    with transaction.atomic():
+        found = ticket_for_update(ticket.secret)
+        ticket_admitted_add(found, 2)
+        ticket_admitted_add(found, 1)
+    assert found.admitted == 3
+    assert Ticket.objects.get(pk=ticket.pk).admitted == 3
+
+
+def test_a_scan_record_is_inserted_as_save_would(ticket, venue, owner):
+    # given a scan record built in memory
+    scanned = timezone.now() - dt.timedelta(minutes=1)
+    checkin = CheckIn(
+        scan_id="scan-a", ticket=ticket, venue=venue, occurrence_id=ticket.registration.occurrence_id,
+        result=CheckIn.Result.OK, headcount=3, scanned_at=scanned, offline=True, device="cổng 1", user=owner,
+    )
+
+    # when it is inserted
+    before = timezone.now()
+    row_insert(checkin)
+
+    # then it has its id, its received time (auto_now_add), and reads back the same
+    assert checkin.pk and not checkin._state.adding
+    stored = CheckIn.objects.get(pk=checkin.pk)
+    assert stored.received_at == checkin.received_at and stored.received_at >= before
+    assert (stored.ticket_id, stored.venue_id, stored.user_id, stored.headcount, stored.device) == (
+        ticket.pk, venue.pk, owner.pk, 3, "cổng 1"
+    )
+    assert stored.scanned_at == scanned and stored.offline is True and stored.undone_at is None
+
+
+def test_a_scan_id_already_taken_is_refused(ticket, venue):
+    def record():
+        row_insert(CheckIn(scan_id="same", venue=venue, result=CheckIn.Result.UNKNOWN, scanned_at=timezone.now()))
+
+    record()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        record()
+    assert CheckIn.objects.filter(scan_id="same").count() == 1
+
+
+def test_a_model_with_its_own_save_is_not_inserted_by_hand(ticket):
+    # Ticket.save() sets the digest from the secret: skipping it would store a ticket no scanner finds.
+    with pytest.raises(TypeError):
+        row_insert(Ticket(registration=ticket.registration))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_ticket_row_stays_locked_until_the_scan_commits(venue):
+    # given a ticket the door has read for update, in an open transaction
+    occurrence = make_occurrence(venue=venue, capacity=5)
+    ticket = register(occurrence, phone="0912000001").registration.ticket
+    locked, release, seen = threading.Event(), threading.Event(), []
+
+    def door():
+        try:
+            with transaction.atomic():
+                ticket_for_update(ticket.secret)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=door)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        # when another connection tries to lock the same ticket, then it cannot
+        with pytest.raises(OperationalError), transaction.atomic():
+            Ticket.objects.select_for_update(nowait=True).get(pk=ticket.pk)
+        # and the rows it joined (the registration) are not locked
+        with transaction.atomic():
+            seen.append(
+                type(ticket.registration).objects.select_for_update(nowait=True).get(pk=ticket.registration_id).pk
+            )
+    finally:
+        release.set()
+        thread.join()
+    assert seen == [ticket.registration_id]
+
+    # and once the scan's transaction ends, it can
+    with transaction.atomic():
+        assert Ticket.objects.select_for_update(nowait=True).get(pk=ticket.pk).pk == ticket.pk
