@@ -122,6 +122,9 @@ def _insert_sql(model, alias: str) -> tuple[str, list]:
         raise TypeError(f"{model.__name__} has its own save(); save it with the ORM.")
     quote = connections[alias].ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    if any(f.has_db_default() or getattr(f, "generated", False) for f in fields):
+        # The ORM leaves those columns to the database; this INSERT would not.
+        raise TypeError(f"{model.__name__} has database defaults or generated fields; save it with the ORM.")
     sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
         quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)), quote(model._meta.pk.column),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from attendance.door_sql import COLUMNS, RELATIONS, row_insert, ticket_admitted_add, ticket_for_update
 from attendance.models import CheckIn, Ticket
+from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
 
 
@@ -111,6 +112,14 @@ def test_a_model_with_its_own_save_is_not_inserted_by_hand(ticket):
     # Ticket.save() sets the digest from the secret: skipping it would store a ticket no scanner finds.
     with pytest.raises(TypeError):
         row_insert(Ticket(registration=ticket.registration))
+
+
+def test_a_model_with_database_defaults_is_not_inserted_by_hand(ticket):
+    # Occurrence leaves spans_days and counted_by_hand to the database's defaults.
+    occurrence = ticket.registration.occurrence
+    with pytest.raises(TypeError):
+        row_insert(Occurrence(programme=occurrence.programme, venue=occurrence.venue, start=occurrence.start,
+                              end=occurrence.end))
 
 
 @pytest.mark.postgres
