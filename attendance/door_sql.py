@@ -13,13 +13,12 @@ then the relation caches select_related would fill. A field not listed is
 deferred: reading it works and costs a query, so a new use is correct before
 it is fast.
 
-`row_insert` is `obj.save(force_insert=True)` for the scan's own record: the
-fields' pre_save and database values, one INSERT … RETURNING of every column,
-the statement built once per model. It sends no signals (nothing listens to
-check-ins).
-
-`ticket_admitted_add` adds to a ticket's admitted count, as `visits_add` adds
-to the visit totals: one UPDATE.
+`scan_record` writes what a scan changes: the ticket's admitted count (one
+UPDATE that adds, as `visits_add` adds to the visit totals), the visit totals,
+and the scan's own record, an INSERT … RETURNING of every column as
+`obj.save(force_insert=True)` would write it (the fields' pre_save and database
+values; the statement built once per model; no signals, nothing listens to
+check-ins). On PostgreSQL these are one statement (common.sql.execute_together).
 """
 
 from functools import cache
@@ -28,7 +27,8 @@ from django.db import connection, connections, models
 from django.db.transaction import TransactionManagementError
 from schedule.models import Event
 
-from attendance.models import Registration, Ticket
+from attendance.models import CheckIn, Registration, Ticket
+from common.sql import Statement, execute_together
 from events.models import Occurrence, Programme
 
 # (model, table alias, fields read), from the ticket outwards: each model is
@@ -105,15 +105,6 @@ def ticket_for_update(secret: str) -> Ticket | None:
     return instances[0]
 
 
-def ticket_admitted_add(ticket: Ticket, count: int) -> None:
-    """Add `count` (negative: take back) to the admitted count of a ticket locked by
-    this transaction, in the database and on `ticket`."""
-    table = connection.ops.quote_name(Ticket._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET admitted = admitted + %s WHERE id = %s", [count, ticket.pk])
-    ticket.admitted += count
-
-
 @cache
 def _insert_sql(model, alias: str) -> tuple[str, list]:
     """INSERT of every concrete column but an auto primary key, returning it."""
@@ -132,13 +123,40 @@ def _insert_sql(model, alias: str) -> tuple[str, list]:
     return sql, fields
 
 
+def insert_statement(obj) -> Statement:
+    """The INSERT `obj.save(force_insert=True)` would run, without signals, returning
+    the primary key (see `inserted`). Runs the fields' pre_save (auto_now_add)."""
+    sql, fields = _insert_sql(type(obj), connection.alias)
+    return sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def inserted(obj, pk) -> None:
+    """Mark `obj` as saved with the primary key its INSERT returned."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def row_insert(obj) -> None:
     """INSERT `obj` as `obj.save(force_insert=True)` does, without signals; sets
     its primary key. A unique column already taken raises IntegrityError, as save does."""
-    sql, fields = _insert_sql(type(obj), connection.alias)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        obj.pk = cursor.fetchone()[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    inserted(obj, execute_together([insert_statement(obj)])[0])
+
+
+def admitted_statement(ticket: Ticket, count: int) -> Statement:
+    """Add `count` (negative: take back) to a ticket's admitted count."""
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    return f"UPDATE {table} SET admitted = admitted + %s WHERE id = %s", [count, ticket.pk]
+
+
+def scan_record(checkin: CheckIn, *, ticket: Ticket | None = None, admitted: int = 0,
+                visits: list[Statement] = ()) -> None:
+    """Write a scan: `admitted` more people on its (locked) ticket, the visit totals'
+    statements (attendance.totals.visits_statements), and its record, last for its
+    id; one statement on PostgreSQL. `checkin` gets its id, `ticket` its new count."""
+    statements = [admitted_statement(ticket, admitted)] if admitted else []
+    statements += visits
+    statements.append(insert_statement(checkin))
+    inserted(checkin, execute_together(statements)[0])
+    if admitted:
+        ticket.admitted += admitted

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from attendance.door_sql import row_insert, ticket_admitted_add, ticket_for_update
+from attendance.door_sql import row_insert, scan_record, ticket_for_update
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
 from attendance.selectors import registrations_for_phone
-from attendance.totals import local_day, visits_add
+from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
 from events.models import Occurrence, Programme
@@ -535,14 +535,13 @@ def ticket_redeem(
                 occurrence_id=occurrence_id or ticket.registration.occurrence_id, result=result,
                 headcount=admit, scanned_at=scanned_at, offline=offline, device=device, user=user,
             )
-            row_insert(checkin)
-            if new_visitors:
-                ticket_admitted_add(ticket, admit)
-            if admit and not ticket.registration.occurrence.counted_by_hand:
-                visits_add(
-                    venue_id=venue.pk, day=local_day(scanned_at), occurrence=ticket.registration.occurrence,
-                    checked_in=admit,
+            occurrence = ticket.registration.occurrence
+            visits = []
+            if admit and not occurrence.counted_by_hand:
+                visits = visits_statements(
+                    venue_id=venue.pk, day=local_day(scanned_at), occurrence=occurrence, checked_in=admit
                 )
+            scan_record(checkin, ticket=ticket, admitted=admit if new_visitors else 0, visits=visits)
     except IntegrityError:
         # A repeated scan_id (a replayed upload, or two at once): answer what the first one got.
         previous = CheckIn.objects.select_related("ticket__registration__occurrence__programme__event").get(

@@ -6,8 +6,8 @@ was written or changed, so a total and its cause commit or roll back together.
 It is an INSERT … ON CONFLICT DO UPDATE that adds to the counters, on SQLite and
 PostgreSQL alike: two doors counting at the same moment both land, neither is
 lost, and a new day's row is created without a read first. The day's row and
-its month's row are two such statements; PostgreSQL runs them as one (the
-day's as a data-modifying WITH), which saves every scan a round trip.
+its month's row are two such statements, run together (common.sql: one round
+trip on PostgreSQL), and the door runs them together with its own writes.
 """
 
 import datetime as dt
@@ -20,6 +20,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from attendance.models import CheckIn, ManualAttendance, VisitCount, VisitMonth, WalkIn
+from common.sql import Statement, execute_together
 from events.models import Occurrence
 
 COLUMNS = ("checked_in", "walk_ins", "manual")
@@ -46,18 +47,12 @@ DO UPDATE SET checked_in = {table}.checked_in + excluded.checked_in,
               walk_ins = {table}.walk_ins + excluded.walk_ins,
               manual = {table}.manual + excluded.manual
 """.format(table=VisitMonth._meta.db_table)
-# PostgreSQL: both in one statement. The WITH runs though nothing reads it.
-_UPSERT_BOTH = {
-    occurrence: "WITH day AS ({}) {}".format(day.strip(), _UPSERT_MONTH.strip())
-    for occurrence, day in ((True, _UPSERT_OCCURRENCE), (False, _UPSERT_VENUE_DAY))
-}
-
 
 def local_day(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment).date()
 
 
-def visits_add(
+def visits_statements(
     *,
     venue_id: int,
     day: dt.date,
@@ -66,28 +61,29 @@ def visits_add(
     checked_in: int = 0,
     walk_ins: int = 0,
     manual: int = 0,
-) -> None:
-    """Add (or, with negative numbers, take back) visits on one row of the day
-    totals and on its month's row."""
+) -> list[Statement]:
+    """The two upserts of `visits_add`, to run with others (common.sql.execute_together)."""
     if not (checked_in or walk_ins or manual):
-        return
+        return []
     programme_id = category = None
     if occurrence is not None:
         programme_id = occurrence.programme_id
         category = occurrence.programme.category
     adapt = connection.ops.adapt_datefield_value
     counters = [checked_in, walk_ins, manual]
+    labels = [category or "", audience or ""]
     day_row = [venue_id, adapt(day), occurrence.pk if occurrence is not None else None, programme_id]
     month_row = [venue_id, adapt(day.replace(day=1))]
-    labels = [category or "", audience or ""]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_UPSERT_BOTH[occurrence is not None], day_row + labels + counters + month_row + labels + counters)
-            return
-        cursor.execute(
-            _UPSERT_OCCURRENCE if occurrence is not None else _UPSERT_VENUE_DAY, day_row + labels + counters
-        )
-        cursor.execute(_UPSERT_MONTH, month_row + labels + counters)
+    return [
+        (_UPSERT_OCCURRENCE if occurrence is not None else _UPSERT_VENUE_DAY, day_row + labels + counters),
+        (_UPSERT_MONTH, month_row + labels + counters),
+    ]
+
+
+def visits_add(**visits) -> None:
+    """Add (or, with negative numbers, take back) visits on one row of the day
+    totals and on its month's row. Takes visits_statements' arguments."""
+    execute_together(visits_statements(**visits))
 
 
 # -- recount ------------------------------------------------------------------------

@@ -6,11 +6,13 @@ import threading
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Sum
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from attendance.door_sql import COLUMNS, RELATIONS, row_insert, ticket_admitted_add, ticket_for_update
-from attendance.models import CheckIn, Ticket
+from attendance.door_sql import COLUMNS, RELATIONS, row_insert, scan_record, ticket_for_update
+from attendance.models import CheckIn, Ticket, VisitCount, VisitMonth
+from attendance.totals import local_day, visits_statements
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
 
@@ -67,13 +69,54 @@ def test_the_locking_read_refuses_to_run_outside_a_transaction(ticket):
         ticket_for_update(ticket.secret)
 
 
-def test_admitted_is_added_in_the_database_and_on_the_ticket(ticket):
+def _scan(ticket, venue, scan_id, headcount):
+    return CheckIn(
+        scan_id=scan_id, ticket=ticket, venue=venue, occurrence_id=ticket.registration.occurrence_id,
+        result=CheckIn.Result.OK, headcount=headcount, scanned_at=timezone.now(),
+    )
+
+
+def _visits(ticket, venue, count):
+    occurrence = ticket.registration.occurrence
+    return visits_statements(venue_id=venue.pk, day=local_day(timezone.now()), occurrence=occurrence, checked_in=count)
+
+
+def _totals(venue):
+    day = VisitCount.objects.filter(venue=venue).aggregate(n=Sum("checked_in"))["n"] or 0
+    month = VisitMonth.objects.filter(venue=venue).aggregate(n=Sum("checked_in"))["n"] or 0
+    return day, month
+
+
+def test_a_scan_is_recorded_with_its_admissions_and_visits(ticket, venue, django_assert_max_num_queries):
+    # given a locked ticket of a party of 3
     with transaction.atomic():
         found = ticket_for_update(ticket.secret)
-        ticket_admitted_add(found, 2)
-        ticket_admitted_add(found, 1)
-    assert found.admitted == 3
-    assert Ticket.objects.get(pk=ticket.pk).admitted == 3
+        checkin = _scan(found, venue, "scan-1", 2)
+
+        # when 2 of them are admitted: at most one statement per write (one in all on PostgreSQL)
+        with django_assert_max_num_queries(4):
+            scan_record(checkin, ticket=found, admitted=2, visits=_visits(found, venue, 2))
+
+    # then the scan has its id, the ticket and the day and month totals count 2
+    assert checkin.pk and CheckIn.objects.get(pk=checkin.pk).headcount == 2
+    assert found.admitted == 2 and Ticket.objects.get(pk=ticket.pk).admitted == 2
+    assert _totals(venue) == (2, 2)
+
+
+def test_a_scan_that_cannot_be_recorded_changes_nothing(ticket, venue):
+    # given a scan id already on record
+    with transaction.atomic():
+        found = ticket_for_update(ticket.secret)
+        scan_record(_scan(found, venue, "taken", 1), ticket=found, admitted=1, visits=_visits(found, venue, 1))
+
+    # when another scan reuses it, with admissions and visits
+    with pytest.raises(IntegrityError), transaction.atomic():
+        found = ticket_for_update(ticket.secret)
+        scan_record(_scan(found, venue, "taken", 2), ticket=found, admitted=2, visits=_visits(found, venue, 2))
+
+    # then neither the ticket nor the totals moved
+    assert Ticket.objects.get(pk=ticket.pk).admitted == 1
+    assert _totals(venue) == (1, 1)
 
 
 def test_a_scan_record_is_inserted_as_save_would(ticket, venue, owner):
