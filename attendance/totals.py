@@ -48,6 +48,7 @@ DO UPDATE SET checked_in = {table}.checked_in + excluded.checked_in,
               manual = {table}.manual + excluded.manual
 """.format(table=VisitMonth._meta.db_table)
 
+
 def local_day(moment: dt.datetime) -> dt.date:
     return timezone.localtime(moment).date()
 

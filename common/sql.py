@@ -14,6 +14,8 @@ def execute_together(statements: list[Statement]) -> tuple | None:
     They all see the database as it was before the statement, so they must not
     read what another of them writes (different tables, or rows written once).
     Elsewhere they run one after the other."""
+    if not statements:
+        return None
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
             *first, (last_sql, last_params) = statements
