@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from attendance.door_sql import COLUMNS, RELATIONS, row_insert, scan_record, ticket_for_update
 from attendance.models import CheckIn, Ticket, VisitCount, VisitMonth
+from attendance.services import ticket_redeem
 from attendance.totals import local_day, visits_statements
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
@@ -202,3 +203,37 @@ def test_the_ticket_row_stays_locked_until_the_scan_commits(venue):
     # and once the scan's transaction ends, it can
     with transaction.atomic():
         assert Ticket.objects.select_for_update(nowait=True).get(pk=ticket.pk).pk == ticket.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_doors_scanning_one_ticket_at_once_admit_it_once(venue):
+    # given a ticket for a party of 3, on a date whose check-in is open
+    occurrence = make_occurrence(venue=venue, capacity=10)
+    start = timezone.now() + dt.timedelta(minutes=10)
+    Occurrence.objects.filter(pk=occurrence.pk).update(start=start, end=start + dt.timedelta(hours=2))
+    ticket = register(occurrence, party_size=3, phone="0912000002").registration.ticket
+    results, errors, barrier = [], [], threading.Barrier(8)
+
+    def door(n):
+        try:
+            barrier.wait()
+            results.append(ticket_redeem(code=ticket.secret, venue=venue, scan_id=f"door-{n}").result)
+        except Exception as error:  # noqa: BLE001 - any error fails the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when eight doors scan it at the same moment, each on its own connection
+    threads = [threading.Thread(target=door, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then one admits the party, seven are told it is already checked in, and it counts 3 visits once
+    assert errors == []
+    assert sorted(results) == ["already_checked_in"] * 7 + ["ok"]
+    assert Ticket.objects.get(pk=ticket.pk).admitted == 3
+    assert CheckIn.objects.filter(ticket=ticket).count() == 8
+    assert _totals(venue) == (3, 3)
