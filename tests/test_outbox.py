@@ -4,12 +4,10 @@ its worker was lost, held to the provider's rate and the venue's monthly cap;
 and registration goes on when the broker is down."""
 
 import datetime as dt
-import threading
 import time
 import types
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
@@ -30,6 +28,7 @@ from notifications.services import (
 from notifications.tasks import message_send_many_task, message_send_task
 from notifications.transports import Transport, TransportError
 from tests.attendance_helpers import make_occurrence, register
+from tests.concurrency import at_once
 
 K = Message.Kind
 S = Message.Status
@@ -146,24 +145,13 @@ def test_a_second_call_while_the_first_is_at_the_provider_does_nothing(db, provi
 def test_concurrent_workers_claim_each_message_once(provider):
     # given 40 pending messages
     ids = [sms(recipient=f"+8491200{n:04d}").pk for n in range(40)]
-    barrier, errors = threading.Barrier(8), []
 
-    def worker():
-        try:
-            barrier.wait()
-            for message_id in ids:
-                message_send(message_id=message_id)
-        except Exception as error:  # noqa: BLE001 - any error fails the test
-            errors.append(error)
-        finally:
-            connection.close()
+    def worker(_):
+        for message_id in ids:
+            message_send(message_id=message_id)
 
     # when 8 workers try to send every one of them at once
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(worker, range(8))
 
     # then each went to the provider exactly once
     assert errors == []

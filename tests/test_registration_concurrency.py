@@ -1,13 +1,12 @@
 """No seat is given twice, under real concurrency, on PostgreSQL."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from attendance.models import Registration
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
+from tests.concurrency import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -15,24 +14,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_200_parallel_registrations_for_50_seats(venue):
     # given a date with 50 seats
     occurrence = make_occurrence(venue=venue, capacity=50)
-    errors, barrier = [], threading.Barrier(20)
 
     def attempt(indices):
-        try:
-            barrier.wait()
-            for i in indices:
-                register(occurrence, phone=f"0913{i:06d}", full_name=f"Người {i}")
-        except Exception as error:  # noqa: BLE001 - any error fails the test
-            errors.append(error)
-        finally:
-            connection.close()
+        for i in indices:
+            register(occurrence, phone=f"0913{i:06d}", full_name=f"Người {i}")
 
     # when 200 people register at once from 20 connections
-    threads = [threading.Thread(target=attempt, args=(range(n, 200, 20),)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(attempt, [range(n, 200, 20) for n in range(20)])
 
     # then exactly 50 are confirmed, 150 wait in arrival order, and nothing failed
     assert errors == []

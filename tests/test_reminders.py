@@ -3,7 +3,6 @@ even when dispatchers race, moved before quiet hours, never to opted-out
 numbers; the opt-out link and its page."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.management import call_command
@@ -24,6 +23,7 @@ from notifications.reminders import quiet_period, reminder_due_at, reminders_dis
 from notifications.services import ERROR_OPTED_OUT, message_send
 from notifications.tasks import message_send_many_task, reminders_dispatch_task
 from tests.attendance_helpers import register
+from tests.concurrency import at_once
 from tests.factories import make_programme
 
 K = Message.Kind
@@ -293,24 +293,14 @@ def test_concurrent_dispatchers_record_each_reminder_once(venue):
     occurrence = date_at(venue, at(5, "14:00"))
     for n in range(30):
         register(occurrence, phone=f"09120008{n:02d}")
-    now, barrier, errors, created = occurrence.start - dt.timedelta(hours=24), threading.Barrier(6), [], []
+    now, created = occurrence.start - dt.timedelta(hours=24), []
 
-    def dispatcher():
-        try:
-            barrier.wait()
-            created.append(reminders_dispatch(now=now, limit=7).created)
-            created.append(reminders_dispatch(now=now).created)
-        except Exception as error:  # noqa: BLE001 - any error fails the test
-            errors.append(error)
-        finally:
-            connection.close()
+    def dispatcher(_):
+        created.append(reminders_dispatch(now=now, limit=7).created)
+        created.append(reminders_dispatch(now=now).created)
 
     # when six dispatchers run at once
-    threads = [threading.Thread(target=dispatcher) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(dispatcher, range(6))
 
     # then every reminder exists once, and together they say they recorded 30
     assert errors == []

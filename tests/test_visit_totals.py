@@ -12,7 +12,6 @@ raw rows, whatever the door does and in whatever order.
 """
 
 import datetime as dt
-import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from attendance.services import (
 from common.timeutil import local_datetime
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
+from tests.concurrency import at_once
 
 R = CheckIn.Result
 OPENS = dt.timedelta(minutes=60)  # settings.CHECKIN_OPENS_MINUTES
@@ -597,29 +597,18 @@ def test_parallel_scans_and_walk_ins_lose_no_increment(venue):
         register(occurrence, party_size=2, now=START_A - dt.timedelta(days=1)).registration.ticket.secret
         for _ in range(16)
     ]
-    errors, barrier = [], threading.Barrier(8)
 
     def door(n):
-        try:
-            barrier.wait()
-            for i in (2 * n, 2 * n + 1):
-                outcome = ticket_redeem(code=secrets[i], venue=venue, scan_id=f"scan-{i}", now=START_A)
-                assert outcome.result == R.OK
-            for k in range(3):
-                walkin_record(
-                    venue=venue, client_id=f"walk-{n}-{k}", count=1 + k,
-                    occurrence_id=occurrence.pk if k % 2 == 0 else None, recorded_at=START_A, now=START_A,
-                )
-        except Exception as error:  # noqa: BLE001 - any error fails the test
-            errors.append(error)
-        finally:
-            connection.close()
+        for i in (2 * n, 2 * n + 1):
+            outcome = ticket_redeem(code=secrets[i], venue=venue, scan_id=f"scan-{i}", now=START_A)
+            assert outcome.result == R.OK
+        for k in range(3):
+            walkin_record(
+                venue=venue, client_id=f"walk-{n}-{k}", count=1 + k,
+                occurrence_id=occurrence.pk if k % 2 == 0 else None, recorded_at=START_A, now=START_A,
+            )
 
-    threads = [threading.Thread(target=door, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(door, range(8))
 
     assert errors == []
     on_date = VisitCount.objects.get(occurrence=occurrence, audience="")
