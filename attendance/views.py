@@ -117,8 +117,9 @@ def _made_here(request, registration: Registration) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 def register(request, pk):
     # Drafts have no public page; a cancelled programme or a closed venue shows why.
+    # The venue's SMS policy comes along for the confirmation (one query fewer).
     occurrence = get_object_or_404(
-        Occurrence.objects.select_related("programme__event", "venue").exclude(
+        Occurrence.objects.select_related("programme__event", "venue__sms_policy").exclude(
             programme__status=Programme.Status.DRAFT
         ),
         pk=pk,

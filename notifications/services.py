@@ -96,6 +96,17 @@ class PreparedMessage:
     text: str  # the text before SMS encoding, for the e-mail copy
 
 
+def _sms_policy(venue) -> SmsPolicy | None:
+    """The venue's SMS policy through its one-to-one accessor: no query when the
+    caller read the venue with select_related("venue__sms_policy")."""
+    if venue is None:
+        return None
+    try:
+        return venue.sms_policy
+    except SmsPolicy.DoesNotExist:
+        return None
+
+
 def message_prepare(
     *,
     channel: str,
@@ -117,7 +128,7 @@ def message_prepare(
     text = body
     encoding, segments, cost = "", 0, 0
     if channel == Message.Channel.SMS:
-        policy = SmsPolicy.objects.filter(venue=venue).first() if venue is not None else None
+        policy = _sms_policy(venue)
         sms = sms_prepare(body, without_diacritics=bool(policy and policy.without_diacritics))
         body, encoding, segments, cost = sms.text, sms.encoding, sms.segments, sms_cost(sms.segments)
     message = Message(

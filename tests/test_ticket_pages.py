@@ -133,6 +133,29 @@ def test_sms_opt_in_can_be_unticked(client, venue):
     assert Registration.objects.get().sms_opt_in is False
 
 
+@pytest.mark.parametrize("without_diacritics", [None, False, True])
+def test_the_confirmation_follows_the_venue_sms_policy_read_with_the_page(client, venue, without_diacritics):
+    # given a venue with no SMS policy, or one that keeps or drops diacritics
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications.models import SmsPolicy
+
+    if without_diacritics is not None:
+        SmsPolicy.objects.create(venue=venue, without_diacritics=without_diacritics)
+    occurrence = make_occurrence(venue=venue)
+
+    # when a citizen registers through the form
+    with CaptureQueriesContext(connection) as queries:
+        client.post(register_url(occurrence), form_data())
+
+    # then the confirmation is encoded as the policy says, and the policy came with
+    # the page's own read of the date instead of a query of its own
+    message = Message.objects.get(channel=Message.Channel.SMS)
+    assert message.encoding == ("GSM-7" if without_diacritics else "UCS-2")
+    assert not [q for q in queries if 'FROM "notifications_smspolicy"' in q["sql"]]
+
+
 def test_a_full_date_announces_the_waiting_list_and_the_ticket_shows_the_position(en_client, venue):
     # given: two seats, both taken
     occurrence = make_occurrence(venue=venue, capacity=2)
