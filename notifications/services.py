@@ -147,7 +147,10 @@ def message_record(prepared: PreparedMessage, *, with_email: bool = True) -> Mes
         # (two fewer round trips, often under the caller's lock): a key recorded
         # already, also by a concurrent transaction, records nothing.
         if not _insert_new([message]):
-            return None
+            if Message.objects.filter(dedupe_key=message.dedupe_key).exists():
+                return None
+            # SQLite's INSERT OR IGNORE also skips rows that break other constraints.
+            raise IntegrityError(f"message {message.dedupe_key!r} was refused by the database")
     else:
         message.save(force_insert=True)
     transaction.on_commit(lambda: _hand_over(message.pk, message.send_after))

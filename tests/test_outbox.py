@@ -388,6 +388,22 @@ def test_a_batch_over_the_rate_limit_defers_the_rest_together(db, provider, hand
     assert Message.objects.filter(pk__in=ids[2:], status=S.PENDING, send_after__gt=now).count() == 3
 
 
+def test_a_message_with_a_key_is_recorded_once_and_a_refused_one_is_never_dropped_silently(db):
+    # given a message recorded with a key
+    first = sms(dedupe_key="k1")
+
+    # when the same key is recorded again, then nothing more is
+    assert sms(dedupe_key="k1") is None
+    assert list(Message.objects.values_list("pk", flat=True)) == [first.pk]
+
+    # when a new key comes with a row the database refuses (no recipient), then it raises
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sms(dedupe_key="k2", recipient=None)
+    assert not Message.objects.filter(dedupe_key="k2").exists()
+
+
 def test_many_messages_are_recorded_at_once_and_handed_over_in_batches(
     db, provider, handed_over, monkeypatch, django_capture_on_commit_callbacks
 ):
