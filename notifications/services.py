@@ -147,10 +147,7 @@ def message_record(prepared: PreparedMessage, *, with_email: bool = True) -> Mes
         # (two fewer round trips, often under the caller's lock): a key recorded
         # already, also by a concurrent transaction, records nothing.
         if not _insert_new([message]):
-            if Message.objects.filter(dedupe_key=message.dedupe_key).exists():
-                return None
-            # SQLite's INSERT OR IGNORE also skips rows that break other constraints.
-            raise IntegrityError(f"message {message.dedupe_key!r} was refused by the database")
+            return None
     else:
         message.save(force_insert=True)
     transaction.on_commit(lambda: _hand_over(message.pk, message.send_after))
@@ -220,7 +217,8 @@ def messages_record(messages: list[Message]) -> list[Message]:
 
 
 def _insert_new(messages: list[Message]) -> list[Message]:
-    """INSERT the rows whose dedupe key is not taken; the inserted ones, with pk."""
+    """INSERT the rows whose dedupe key is not taken; the inserted ones, with pk.
+    A row skipped for any other reason raises IntegrityError, never vanishes."""
     alias = router.db_for_write(Message)
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:
@@ -247,6 +245,10 @@ def _insert_new(messages: list[Message]) -> list[Message]:
                     message.pk = pk
                     message._state.adding, message._state.db = False, alias
                     created.append(message)
+    skipped = by_key.keys() - {m.dedupe_key for m in created}
+    if skipped and skipped - set(Message.objects.filter(dedupe_key__in=skipped).values_list("dedupe_key", flat=True)):
+        # SQLite's INSERT OR IGNORE also skips rows that break other constraints.
+        raise IntegrityError("a message was refused by the database")
     return created
 
 
