@@ -130,7 +130,8 @@ def _counts(venue: Venue, day: dt.date | None = None) -> dict:
 # -- the actions, shared by the single endpoints and the sync batch ------------------
 
 
-def _scan(*, venue: Venue, data: dict, user, device: str = "") -> dict:
+def _scan(*, venue: Venue, data: dict, user, device: str = "", with_counts: bool = False) -> dict:
+    """The scan's answer; with `with_counts`, its "counts" too (read with the scan)."""
     with _refusals():
         outcome = ticket_redeem(
             code=data["code"],
@@ -142,19 +143,23 @@ def _scan(*, venue: Venue, data: dict, user, device: str = "") -> dict:
             user=user,
             scanned_at=data.get("scanned_at"),
             offline=data.get("offline", False),
+            with_counts=with_counts,
         )
     if outcome.checkin.venue_id != venue.pk:
         # A scan id is the client's promise of uniqueness; never answer another venue's scan.
         raise DoorError(
             "scan_id_taken", _("This scan id was already used at another venue."), field="scan_id", status=409
         )
-    return {
+    answer = {
         "result": outcome.result,
         "colour": SCAN_COLOURS[outcome.result],
         "message": str(SCAN_MESSAGES[outcome.result]),
         "scan_id": outcome.checkin.scan_id,
         "details": outcome.details,
     }
+    if with_counts:
+        answer["counts"] = outcome.counts if outcome.counts is not None else _counts(venue)
+    return answer
 
 
 def _undo_scan(*, scan_id: str, user, venue: Venue | None = None, doors=None) -> tuple[Venue, dict]:
@@ -269,8 +274,7 @@ class DoorScanView(DoorAPIView):
     def post(self, request):
         data = _valid(s.DoorScanSerializer, request.data)
         venue = _door_venue(self.doors, data["venue"])
-        answer = _scan(venue=venue, data=data, user=request.user)
-        return Response({**answer, "counts": _counts(venue)})
+        return Response(_scan(venue=venue, data=data, user=request.user, with_counts=True))
 
 
 class DoorUndoView(DoorAPIView):

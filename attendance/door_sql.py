@@ -19,7 +19,9 @@ UPDATE that adds, as `visits_add` adds to the visit totals), the visit totals,
 and the scan's own record, an INSERT … RETURNING of every column as
 `obj.save(force_insert=True)` would write it (the fields' pre_save and database
 values; the statement built once per model; no signals, nothing listens to
-check-ins). On PostgreSQL these are one statement (common.sql.execute_together).
+check-ins). On PostgreSQL these are one statement (common.sql.execute_together),
+which can also read the door's live counters (common.sql.execute_together_reading),
+so a scan answers them without a round trip of their own.
 """
 
 from functools import cache
@@ -29,7 +31,7 @@ from django.db.transaction import TransactionManagementError
 from schedule.models import Event
 
 from attendance.models import CheckIn, Registration, Ticket
-from common.sql import Statement, execute_together
+from common.sql import Statement, execute_together, execute_together_reading
 from events.models import Occurrence, Programme
 
 # (model, table alias, fields read), from the ticket outwards: each model is
@@ -138,12 +140,6 @@ def inserted(obj, pk) -> None:
     obj._state.db = connection.alias
 
 
-def row_insert(obj) -> None:
-    """INSERT `obj` as `obj.save(force_insert=True)` does, without signals; sets
-    its primary key. A unique column already taken raises IntegrityError, as save does."""
-    inserted(obj, execute_together([insert_statement(obj)])[0])
-
-
 def admitted_statement(ticket: Ticket, count: int) -> Statement:
     """Add `count` (negative: take back) to a ticket's admitted count."""
     table = connection.ops.quote_name(Ticket._meta.db_table)
@@ -151,13 +147,23 @@ def admitted_statement(ticket: Ticket, count: int) -> Statement:
 
 
 def scan_record(checkin: CheckIn, *, ticket: Ticket | None = None, admitted: int = 0,
-                visits: list[Statement] = ()) -> None:
+                visits: list[Statement] = (), read: list[Statement] = ()) -> tuple | None:
     """Write a scan: `admitted` more people on its (locked) ticket, the visit totals'
     statements (attendance.totals.visits_statements), and its record, last for its
-    id; one statement on PostgreSQL. `checkin` gets its id, `ticket` its new count."""
+    id; one statement on PostgreSQL. `checkin` gets its id, `ticket` its new count.
+
+    With `read` (scalar expressions, such as attendance.selectors.day_counts_read),
+    they are evaluated in the same round trip on the database as it was just
+    before this write, and their values are returned."""
     statements = [admitted_statement(ticket, admitted)] if admitted else []
     statements += visits
     statements.append(insert_statement(checkin))
-    inserted(checkin, execute_together(statements)[0])
+    values = None
+    if read:
+        row, values = execute_together_reading(statements, read)
+    else:
+        row = execute_together(statements)
+    inserted(checkin, row[0])
     if admitted:
         ticket.admitted += admitted
+    return values

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attendance.models import Registration, Ticket, VisitCount
+from common.sql import Statement
 from common.timeutil import local_datetime
 from events.models import Occurrence
 
@@ -68,34 +69,51 @@ def occurrence_counts(*, occurrence: Occurrence, now: dt.datetime | None = None)
     }
 
 
-_DAY_COUNTS_SQL = """
-SELECT
-  (SELECT COALESCE(SUM(o.seats_taken), 0) FROM {occurrence} o
-    WHERE o.venue_id = %s AND o.start < %s AND o."end" > %s AND NOT o.cancelled),
-  (SELECT COALESCE(SUM(v.checked_in), 0) FROM {visits} v WHERE v.venue_id = %s AND v.day = %s),
-  (SELECT COALESCE(SUM(v.walk_ins), 0) FROM {visits} v WHERE v.venue_id = %s AND v.day = %s)
-""".format(occurrence=Occurrence._meta.db_table, visits=VisitCount._meta.db_table)
+# The door's three counters, each a scalar subquery (aliases of their own, so
+# they can sit beside another statement's tables): expected, checked in, walk-ins.
+_DAY_COUNTS = tuple(
+    text.format(occurrence=Occurrence._meta.db_table, visits=VisitCount._meta.db_table)
+    for text in (
+        """(SELECT COALESCE(SUM(dc_o.seats_taken), 0) FROM {occurrence} dc_o
+            WHERE dc_o.venue_id = %s AND dc_o.start < %s AND dc_o."end" > %s AND NOT dc_o.cancelled)""",
+        "(SELECT COALESCE(SUM(dc_v.checked_in), 0) FROM {visits} dc_v WHERE dc_v.venue_id = %s AND dc_v.day = %s)",
+        "(SELECT COALESCE(SUM(dc_v.walk_ins), 0) FROM {visits} dc_v WHERE dc_v.venue_id = %s AND dc_v.day = %s)",
+    )
+)
+
+
+def day_counts_read(*, venue_id: int, day: dt.date) -> list[Statement]:
+    """The door's live counters for a venue's day as three scalar expressions
+    (see venue_day_counts), to run alone or within another statement
+    (common.sql.execute_together_reading); `day_counts_of` reads their values."""
+    start, end = _day_bounds(day)
+    ops = connection.ops
+    day_value = ops.adapt_datefield_value(day)
+    params = (
+        [venue_id, ops.adapt_datetimefield_value(end), ops.adapt_datetimefield_value(start)],
+        [venue_id, day_value],
+        [venue_id, day_value],
+    )
+    return list(zip(_DAY_COUNTS, params))
+
+
+def day_counts_of(values) -> dict:
+    expected, checked_in, walk_ins = values
+    return {"checked_in": int(checked_in), "expected": int(expected), "walk_ins": int(walk_ins)}
 
 
 def venue_day_counts(*, venue, day: dt.date) -> dict:
     """The door's live counters for a venue's day: checked in, expected, walk-ins.
 
-    Asked after every scan, so it is one hand-written statement (compiling the
-    equivalent ORM query cost more than running it): the seats taken on the
-    day's dates that are not cancelled (kept on each date, so not a sum over its
-    registrations; a group still awaiting approval holds its seats and is
-    counted), and the day's kept visit totals."""
-    start, end = _day_bounds(day)
-    ops = connection.ops
-    day_value = ops.adapt_datefield_value(day)
-    params = [
-        venue.pk, ops.adapt_datetimefield_value(end), ops.adapt_datetimefield_value(start),
-        venue.pk, day_value, venue.pk, day_value,
-    ]
+    Asked after every scan, so it is hand-written (compiling the equivalent ORM
+    query cost more than running it): the seats taken on the day's dates that
+    are not cancelled (kept on each date, so not a sum over its registrations; a
+    group still awaiting approval holds its seats and is counted), and the day's
+    kept visit totals. A scan reads them in its own write (ticket_redeem)."""
+    read = day_counts_read(venue_id=venue.pk, day=day)
     with connection.cursor() as cursor:
-        cursor.execute(_DAY_COUNTS_SQL, params)
-        expected, checked_in, walk_ins = cursor.fetchone()
-    return {"checked_in": int(checked_in), "expected": int(expected), "walk_ins": int(walk_ins)}
+        cursor.execute("SELECT " + ", ".join(text for text, _ in read), [p for _, params in read for p in params])
+        return day_counts_of(cursor.fetchone())
 
 
 def tickets_for_day(*, venue, day: dt.date) -> list[dict]:

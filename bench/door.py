@@ -616,7 +616,10 @@ SCAN_STAGES = [
     ("`ticket_redeem` (find and lock, validate, insert, update, visit totals)", "attendance/services.py",
      "ticket_redeem"),
     ("  of which the answer's details (`_details`)", "attendance/services.py", "_details"),
-    ("live counters (`venue_day_counts`: one statement)", "attendance/api.py", "_counts"),
+    ("  of which building the live counters' read (they are read in the scan's own write)",
+     "attendance/selectors.py", "day_counts_read"),
+    ("live counters read on their own (`venue_day_counts`; only when the scan could not read them)",
+     "attendance/api.py", "_counts"),
     ("JSON rendering (DRF `Response.rendered_content`)", "rest_framework/response.py", "rendered_content"),
 ]
 REGISTER_STAGES = [

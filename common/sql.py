@@ -19,12 +19,45 @@ def execute_together(statements: list[Statement]) -> tuple | None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
             *first, (last_sql, last_params) = statements
-            sql = "WITH {} {}".format(
-                ", ".join(f"_s{i} AS ({text.strip()})" for i, (text, _) in enumerate(first)), last_sql.strip()
-            )
-            params = [p for _, statement_params in first for p in statement_params] + list(last_params)
-            cursor.execute(sql, params)
+            sql = "WITH {} {}".format(_ctes(first), last_sql.strip())
+            cursor.execute(sql, _params(first) + list(last_params))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
         return cursor.fetchone() if cursor.description else None
+
+
+def execute_together_reading(statements: list[Statement], read: list[Statement]) -> tuple[tuple | None, tuple]:
+    """`execute_together(statements)`, and `read` — scalar expressions, such as
+    `(SELECT COUNT(*) FROM …)` — evaluated on the database as it was before
+    the statements: everything this transaction did before the call is seen,
+    nothing these statements write is. Returns (the last statement's first
+    returned row or None, the values of `read`).
+
+    On PostgreSQL this is one round trip: every statement becomes a WITH and
+    the read selects beside the last one's row, so the last statement must
+    have a RETURNING clause. Elsewhere the read runs first, then the statements."""
+    if not statements:
+        raise ValueError("execute_together_reading() needs at least one statement.")
+    expressions = ", ".join(text.strip() for text, _ in read)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {expressions}", _params(read))
+            values = cursor.fetchone()
+        return execute_together(statements), values
+    last = f"_s{len(statements) - 1}"
+    # The LEFT JOIN keeps the read's row when the last statement returns none.
+    sql = f"WITH {_ctes(statements)} SELECT {expressions}, {last}.* FROM (SELECT 1) AS _one LEFT JOIN {last} ON TRUE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(statements) + _params(read))
+        row = cursor.fetchone()
+    values, returned = row[:len(read)], row[len(read):]
+    return (None if all(value is None for value in returned) else returned), values
+
+
+def _ctes(statements: list[Statement]) -> str:
+    return ", ".join(f"_s{i} AS ({text.strip()})" for i, (text, _) in enumerate(statements))
+
+
+def _params(statements: list[Statement]) -> list:
+    return [p for _, params in statements for p in params]

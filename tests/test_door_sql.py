@@ -10,10 +10,11 @@ from django.db.models import Sum
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from attendance.door_sql import COLUMNS, RELATIONS, row_insert, scan_record, ticket_for_update
+from attendance.door_sql import COLUMNS, RELATIONS, admitted_statement, insert_statement, scan_record, ticket_for_update
 from attendance.models import CheckIn, Ticket, VisitCount, VisitMonth
 from attendance.services import ticket_redeem
 from attendance.totals import local_day, visits_statements
+from common.sql import execute_together, execute_together_reading
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
 from tests.concurrency import at_once
@@ -121,6 +122,32 @@ def test_a_scan_that_cannot_be_recorded_changes_nothing(ticket, venue):
     assert _totals(venue) == (1, 1)
 
 
+def test_a_read_beside_writes_sees_the_database_as_it_was_just_before_them(ticket, venue, django_assert_num_queries):
+    # given a ticket with 1 admitted earlier in the transaction
+    admitted = ("(SELECT admitted FROM attendance_ticket WHERE id = %s)", [ticket.pk])
+    checkin = _scan(ticket, venue, "read-1", 2)
+    with transaction.atomic():
+        execute_together([admitted_statement(ticket, 1)])
+
+        # when 2 more are admitted and the count read in the same call: one statement on PostgreSQL
+        with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+            row, values = execute_together_reading(
+                [admitted_statement(ticket, 2), insert_statement(checkin)], [admitted, ("%s", [7])]
+            )
+
+    # then the read saw the earlier write and not these, the row is the insert's, and both writes happened
+    assert values == (1, 7)
+    assert row == (CheckIn.objects.get(scan_id="read-1").pk,)
+    assert Ticket.objects.get(pk=ticket.pk).admitted == 3
+
+
+def test_a_read_is_answered_when_the_last_statement_returns_no_row(ticket):
+    nothing = ("UPDATE attendance_ticket SET admitted = admitted WHERE id = %s RETURNING id", [-1])
+    with transaction.atomic():
+        row, values = execute_together_reading([nothing], [("(SELECT admitted FROM attendance_ticket WHERE id = %s)", [ticket.pk])])
+    assert row is None and values == (0,)
+
+
 def test_a_scan_record_is_inserted_as_save_would(ticket, venue, owner):
     # given a scan record built in memory
     scanned = timezone.now() - dt.timedelta(minutes=1)
@@ -131,7 +158,7 @@ def test_a_scan_record_is_inserted_as_save_would(ticket, venue, owner):
 
     # when it is inserted
     before = timezone.now()
-    row_insert(checkin)
+    scan_record(checkin)
 
     # then it has its id, its received time (auto_now_add), and reads back the same
     assert checkin.pk and not checkin._state.adding
@@ -145,7 +172,7 @@ def test_a_scan_record_is_inserted_as_save_would(ticket, venue, owner):
 
 def test_a_scan_id_already_taken_is_refused(ticket, venue):
     def record():
-        row_insert(CheckIn(scan_id="same", venue=venue, result=CheckIn.Result.UNKNOWN, scanned_at=timezone.now()))
+        scan_record(CheckIn(scan_id="same", venue=venue, result=CheckIn.Result.UNKNOWN, scanned_at=timezone.now()))
 
     record()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -156,15 +183,15 @@ def test_a_scan_id_already_taken_is_refused(ticket, venue):
 def test_a_model_with_its_own_save_is_not_inserted_by_hand(ticket):
     # Ticket.save() sets the digest from the secret: skipping it would store a ticket no scanner finds.
     with pytest.raises(TypeError):
-        row_insert(Ticket(registration=ticket.registration))
+        insert_statement(Ticket(registration=ticket.registration))
 
 
 def test_a_model_with_database_defaults_is_not_inserted_by_hand(ticket):
     # Occurrence leaves spans_days and counted_by_hand to the database's defaults.
     occurrence = ticket.registration.occurrence
     with pytest.raises(TypeError):
-        row_insert(Occurrence(programme=occurrence.programme, venue=occurrence.venue, start=occurrence.start,
-                              end=occurrence.end))
+        insert_statement(Occurrence(programme=occurrence.programme, venue=occurrence.venue, start=occurrence.start,
+                                    end=occurrence.end))
 
 
 @pytest.mark.postgres
