@@ -4,6 +4,8 @@ They validate what a scanner sends and document it in the OpenAPI schema;
 the decisions themselves are attendance.services'.
 """
 
+import copy
+
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -33,7 +35,27 @@ class DoorCountsSerializer(serializers.Serializer):
 # -- requests -----------------------------------------------------------------------
 
 
-class DoorScanFieldsSerializer(serializers.Serializer):
+class FlatRequestSerializer(serializers.Serializer):
+    """A request shape of plain fields, validated on every scan.
+
+    DRF clones a serializer's declared fields for each instance by deep copy,
+    which runs every field's __init__ again (its validators rebuilt): about half
+    of validating a scan. These fields are never changed after declaration, so
+    each instance binds a shallow copy of them instead: its own name, parent
+    and label, the same arguments and validators. Nested serializers and list
+    or dict fields hold a child bound to its parent, so they are refused here."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, declared in cls._declared_fields.items():
+            if isinstance(declared, serializers.BaseSerializer) or hasattr(declared, "child"):
+                raise TypeError(f"{cls.__name__}.{name}: a nested field needs DRF's deep copy (serializers.Serializer).")
+
+    def get_fields(self):
+        return {name: copy.copy(declared) for name, declared in self._declared_fields.items()}
+
+
+class DoorScanFieldsSerializer(FlatRequestSerializer):
     code = serializers.CharField(max_length=2000, help_text="What the scanner read: the ticket's secret (QR content).")
     scan_id = serializers.CharField(
         max_length=64, help_text="Client-generated unique id of this scan; sending it again is a no-op."
@@ -59,11 +81,11 @@ class DoorScanSerializer(DoorScanFieldsSerializer):
     )
 
 
-class DoorUndoScanSerializer(serializers.Serializer):
+class DoorUndoScanSerializer(FlatRequestSerializer):
     scan_id = serializers.CharField(max_length=64, help_text="The scan to undo (an admitted one).")
 
 
-class DoorWalkInFieldsSerializer(serializers.Serializer):
+class DoorWalkInFieldsSerializer(FlatRequestSerializer):
     client_id = serializers.CharField(
         max_length=64, help_text="Client-generated unique id of this count; sending it again is a no-op."
     )
@@ -82,11 +104,11 @@ class DoorWalkInSerializer(DoorWalkInFieldsSerializer):
     offline = serializers.BooleanField(required=False, default=False)
 
 
-class DoorUndoWalkInSerializer(serializers.Serializer):
+class DoorUndoWalkInSerializer(FlatRequestSerializer):
     client_id = serializers.CharField(max_length=64)
 
 
-class DoorTodayQuerySerializer(serializers.Serializer):
+class DoorTodayQuerySerializer(FlatRequestSerializer):
     venue = serializers.SlugField(max_length=100, help_text="Slug of the venue.")
     day = serializers.DateField(required=False, help_text="yyyy-mm-dd, local time; defaults to today.")
 
