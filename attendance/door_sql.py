@@ -31,7 +31,7 @@ from django.db.transaction import TransactionManagementError
 from schedule.models import Event
 
 from attendance.models import CheckIn, Registration, Ticket
-from common.sql import Statement, execute_together, execute_together_reading
+from common.sql import Statement, execute_together_reading
 from events.models import Occurrence, Programme
 
 # (model, table alias, fields read), from the ticket outwards: each model is
@@ -158,11 +158,7 @@ def scan_record(checkin: CheckIn, *, ticket: Ticket | None = None, admitted: int
     statements = [admitted_statement(ticket, admitted)] if admitted else []
     statements += visits
     statements.append(insert_statement(checkin))
-    values = None
-    if read:
-        row, values = execute_together_reading(statements, read)
-    else:
-        row = execute_together(statements)
+    row, values = execute_together_reading(statements, read)
     inserted(checkin, row[0])
     if admitted:
         ticket.admitted += admitted

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attendance.models import Registration, Ticket, VisitCount
-from common.sql import Statement
+from common.sql import Statement, read_together
 from common.timeutil import local_datetime
 from events.models import Occurrence
 
@@ -110,10 +110,7 @@ def venue_day_counts(*, venue, day: dt.date) -> dict:
     are not cancelled (kept on each date, so not a sum over its registrations; a
     group still awaiting approval holds its seats and is counted), and the day's
     kept visit totals. A scan reads them in its own write (ticket_redeem)."""
-    read = day_counts_read(venue_id=venue.pk, day=day)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(text for text, _ in read), [p for _, params in read for p in params])
-        return day_counts_of(cursor.fetchone())
+    return day_counts_of(read_together(day_counts_read(venue_id=venue.pk, day=day)))
 
 
 def tickets_for_day(*, venue, day: dt.date) -> list[dict]:

@@ -32,19 +32,19 @@ def execute_together_reading(statements: list[Statement], read: list[Statement])
     `(SELECT COUNT(*) FROM …)` — evaluated on the database as it was before
     the statements: everything this transaction did before the call is seen,
     nothing these statements write is. Returns (the last statement's first
-    returned row or None, the values of `read`).
+    returned row or None, the values of `read`, None when it is empty).
 
     On PostgreSQL this is one round trip: every statement becomes a WITH and
     the read selects beside the last one's row, so the last statement must
     have a RETURNING clause. Elsewhere the read runs first, then the statements."""
     if not statements:
         raise ValueError("execute_together_reading() needs at least one statement.")
-    expressions = ", ".join(text.strip() for text, _ in read)
+    if not read:
+        return execute_together(statements), None
     if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {expressions}", _params(read))
-            values = cursor.fetchone()
+        values = read_together(read)
         return execute_together(statements), values
+    expressions = ", ".join(text.strip() for text, _ in read)
     last = f"_s{len(statements) - 1}"
     # The LEFT JOIN keeps the read's row when the last statement returns none.
     sql = f"WITH {_ctes(statements)} SELECT {expressions}, {last}.* FROM (SELECT 1) AS _one LEFT JOIN {last} ON TRUE"
@@ -53,6 +53,13 @@ def execute_together_reading(statements: list[Statement], read: list[Statement])
         row = cursor.fetchone()
     values, returned = row[:len(read)], row[len(read):]
     return (None if all(value is None for value in returned) else returned), values
+
+
+def read_together(read: list[Statement]) -> tuple:
+    """The values of scalar expressions (see execute_together_reading), in one SELECT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(text.strip() for text, _ in read), _params(read))
+        return cursor.fetchone()
 
 
 def _ctes(statements: list[Statement]) -> str:
