@@ -24,6 +24,16 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class SecretDigestField(models.CharField):
+    """The digest of the row's `secret`, set whenever the row is written (save,
+    bulk_create, or an INSERT built from the fields), so it cannot go stale."""
+
+    def pre_save(self, model_instance, add):
+        value = secret_digest(model_instance.secret)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Registration(models.Model):
     class Kind(models.TextChoices):
         INDIVIDUAL = "individual", _("Individual")
@@ -104,7 +114,7 @@ class Ticket(models.Model):
 
     registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="ticket")
     secret = models.CharField(max_length=64, unique=True, default=new_ticket_secret, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
+    digest = SecretDigestField(max_length=64, unique=True, editable=False)
     # How many people of the party have been admitted (the visits it counts).
     admitted = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -115,10 +125,6 @@ class Ticket(models.Model):
 
     def __str__(self):
         return f"#{self.pk} · {self.registration}"
-
-    def save(self, *args, **kwargs):
-        self.digest = secret_digest(self.secret)
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("attendance:ticket", args=[self.secret])

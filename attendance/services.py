@@ -12,20 +12,28 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attendance.door_sql import scan_record, ticket_for_update
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
+from attendance.registration_sql import date_for_update, date_read, registration_state, seats_statement
 from attendance.selectors import day_counts_of, day_counts_read, registrations_for_phone
 from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
+from common.rows import insert_together
 from events.models import Occurrence, Programme
 from notifications.models import Message
-from notifications.services import PreparedMessage, message_create, message_prepare, message_record
+from notifications.services import (
+    PreparedMessage,
+    message_create,
+    message_prepare,
+    message_record,
+    message_recorded,
+)
 from notifications.templating import registration_message_text
 from notifications.texts import ticket_lookup_text
 
@@ -90,7 +98,8 @@ def _message_key(registration: Registration, kind: str, sequence: int) -> str:
 def _message(registration: Registration, kind: str, *, sequence: int | None = None, **extra) -> PreparedMessage:
     """The SMS of `kind` to `registration`, worked out but not recorded. The n-th
     message of a kind for a registration exists once (a second promotion after a
-    re-queue is a new message, a retry is not); `sequence` None counts the earlier ones."""
+    re-queue is a new message, a retry is not); `sequence` None counts the earlier ones.
+    `extra`: the text's values (position), and `venue_body` (notifications.templating)."""
     if sequence is None:
         sequence = registration.messages.filter(kind=kind, channel=Message.Channel.SMS).count()
     return message_prepare(
@@ -149,12 +158,14 @@ def registration_create(
 
     Guarantees: seats are never oversold (the occurrence row is locked while
     seats are counted); the same phone for the same date gets its live
-    registration back (`created=False`), never a second one; a full date, or one
-    with people already waiting, puts the registrant on the waiting list in
-    arrival order. The confirmation message is recorded in the same transaction;
-    it is written before the lock is taken (a seat is the common outcome), so the
-    lock is held only for the decision and the writes. `occurrence`: the date as
-    the caller read it (with programme, event and venue), saving a query.
+    registration back (`created=False`), never a second one, also when both
+    arrive at once; a full date, or one with people already waiting, puts the
+    registrant on the waiting list in arrival order. The message is recorded in
+    the same transaction. While the date is locked: the locking read, one read of
+    what other registrations wrote (attendance.registration_sql), and on
+    PostgreSQL one statement that writes the registration, ticket, seats and
+    message. `occurrence`: the date as the caller read it (registration_sql.
+    date_read or date_for_page), saving a query.
     Raises RegistrationError with a code (invalid_phone, consent_required,
     not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
     """
@@ -173,7 +184,7 @@ def registration_create(
         raise RegistrationError("organisation_required", _("Enter the school or organisation."), field="organisation")
 
     if occurrence is None or occurrence.pk != occurrence_id:
-        occurrence = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence_id)
+        occurrence = date_read(occurrence_id)
     registration = Registration(
         occurrence=occurrence,
         kind=kind,
@@ -189,28 +200,13 @@ def registration_create(
         created_by=created_by,
     )
     ticket = Ticket(registration=registration)  # its secret is drawn now: the message carries its link
-    # Worked out ahead only when a seat looks likely (a full date's newcomers wait; a group
-    # may await approval); when the guess is wrong, the right message is written under the lock.
-    likely_seated = (occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity) and not (
-        kind == Registration.Kind.GROUP and occurrence.programme.group_approval_required
-    )
-    confirmation = _message(registration, Message.Kind.CONFIRMATION, sequence=0) if likely_seated else None
 
     with transaction.atomic():
-        # One round trip while the row is locked: the date, this phone's live
-        # registration and whether anyone waits (seats go in arrival order).
-        live = Registration.objects.filter(occurrence=OuterRef("pk"), status__in=Registration.ACTIVE)
-        locked = (
-            Occurrence.objects.select_for_update(of=("self",))
-            .select_related("programme", "venue")
-            .annotate(
-                existing_id=Subquery(live.filter(phone=phone).values("pk")[:1]),
-                someone_waiting=Exists(live.filter(status=Registration.Status.WAITING)),
-            )
-            .get(pk=occurrence_id)
-        )
-        if locked.existing_id:
-            existing = Registration.objects.select_related("ticket").get(pk=locked.existing_id)
+        locked = date_for_update(occurrence_id)
+        # After the lock, in a statement of its own: what other registrations wrote.
+        state = registration_state(locked, phone=phone, language=registration.language)
+        if state.existing_id:
+            existing = Registration.objects.select_related("ticket").get(pk=state.existing_id)
             return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
         now = now or timezone.now()
         registration_window_check(locked, now=now)
@@ -218,7 +214,7 @@ def registration_create(
         _validate_party(programme, kind=kind, party_size=party_size, capacity=locked.capacity)
 
         fits = locked.capacity is None or locked.seats_taken + party_size <= locked.capacity
-        if fits and not locked.someone_waiting:
+        if fits and not state.someone_waiting:
             needs_approval = kind == Registration.Kind.GROUP and programme.group_approval_required
             status = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
         else:
@@ -227,20 +223,32 @@ def registration_create(
         registration.status = status
         registration.consent_at = now
         registration.confirmed_at = now if status == Registration.Status.CONFIRMED else None
-        registration.save(force_insert=True)
-        ticket.save(force_insert=True)
-        if registration.holds_seats:
-            Occurrence.objects.filter(pk=locked.pk).update(seats_taken=F("seats_taken") + party_size)
-        position = waiting_position(registration)
-        if status == Registration.Status.CONFIRMED and confirmation is not None:
-            # Prepared before the registration had its id: the key takes it now.
-            confirmation.message.dedupe_key = _message_key(registration, Message.Kind.CONFIRMATION, 0)
-            message_record(confirmation)
-        elif status == Registration.Status.CONFIRMED:
-            _notify(registration, Message.Kind.CONFIRMATION, sequence=0)
-        else:
-            message_kind = Message.Kind.PENDING if status == Registration.Status.PENDING else Message.Kind.WAITING
-            _notify(registration, message_kind, sequence=0, position=position)
+        registration.pk, ticket.pk = state.registration_id, state.ticket_id
+        writes = [registration, ticket]
+        position = None
+        if status == Registration.Status.WAITING:
+            # Its place in line counts the rows ahead of it: written first.
+            insert_together(writes)
+            writes, position = [], waiting_position(registration)
+        elif registration.pk is None:  # no id drawn ahead (not PostgreSQL): the message's key needs it
+            insert_together([registration])
+            writes = [ticket]
+        message_kind = {
+            Registration.Status.CONFIRMED: Message.Kind.CONFIRMATION,
+            Registration.Status.PENDING: Message.Kind.PENDING,
+            Registration.Status.WAITING: Message.Kind.WAITING,
+        }[status]
+        # A new registration's first message: its key (the new id) cannot be taken.
+        prepared = _message(
+            registration, message_kind, sequence=0, venue_body=state.venue_bodies[message_kind], position=position
+        ) if registration.phone else None
+        if prepared is not None:
+            writes.append(prepared.message)
+        seats = [seats_statement(locked, party_size)] if registration.holds_seats else []
+        if writes:
+            insert_together(writes, seats)
+        if prepared is not None:
+            message_recorded(prepared)
     return RegistrationOutcome(registration, created=True, position=position)
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from attendance import qr
 from attendance.forms import GroupRegistrationForm, RegistrationForm, TicketLookupForm
 from attendance.models import Registration, Ticket
+from attendance.registration_sql import date_for_page
 from attendance.selectors import registrations_for_phone, waiting_count
 from attendance.services import (
     RegistrationError,
@@ -34,7 +35,7 @@ from attendance.services import (
     waiting_position,
 )
 from common.throttle import client_ip, throttle_hit
-from events.models import Occurrence, Programme
+from events.models import Occurrence
 
 # (attempts, seconds) per scope; settings.ATTENDANCE_THROTTLES overrides any of them.
 THROTTLES = {
@@ -118,12 +119,9 @@ def _made_here(request, registration: Registration) -> bool:
 def register(request, pk):
     # Drafts have no public page; a cancelled programme or a closed venue shows why.
     # The venue's SMS policy comes along for the confirmation (one query fewer).
-    occurrence = get_object_or_404(
-        Occurrence.objects.select_related("programme__event", "venue__sms_policy").exclude(
-            programme__status=Programme.Status.DRAFT
-        ),
-        pk=pk,
-    )
+    occurrence = date_for_page(pk)
+    if occurrence is None:
+        raise Http404
     programme = occurrence.programme
     group = programme.group_bookings and request.GET.get("group") == "1"
     form_class = GroupRegistrationForm if group else RegistrationForm

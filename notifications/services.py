@@ -150,6 +150,14 @@ def message_record(prepared: PreparedMessage, *, with_email: bool = True) -> Mes
             return None
     else:
         message.save(force_insert=True)
+    return message_recorded(prepared, with_email=with_email)
+
+
+def message_recorded(prepared: PreparedMessage, *, with_email: bool = True) -> Message:
+    """What follows a prepared message's INSERT, for a caller that wrote the row
+    itself (beside its own rows, common.rows.insert_together): the hand-over to a
+    worker after commit, and the e-mail copy (see message_create)."""
+    message = prepared.message
     transaction.on_commit(lambda: _hand_over(message.pk, message.send_after))
     registration = message.registration
     if with_email and message.channel == Message.Channel.SMS and registration is not None:

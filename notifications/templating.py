@@ -13,6 +13,7 @@ template is typed by staff and must not reach attributes of the values.
 import re
 
 from django.conf import settings
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -126,16 +127,38 @@ def venue_template(kind: str, *, venue, language: str) -> MessageTemplate | None
     return MessageTemplate.objects.filter(venue=venue, kind=kind, language=_language(language)).first()
 
 
-def template_body(kind: str, *, venue, language: str) -> str:
-    """The venue's template of `kind` in `language`, or the built-in one."""
-    template = venue_template(kind, venue=venue, language=language)
-    return template.body if template else builtin_template(kind, language)
+def venue_template_read(venue_id: int, kind: str, language: str) -> tuple[str, list]:
+    """A scalar SQL subquery (and its parameters): the body of the venue's template
+    of `kind` in `language`, NULL when it has none. What venue_template reads,
+    for reading beside other values in one statement (common.sql.read_together;
+    message_text's `venue_body`)."""
+    quote = connection.ops.quote_name
+    meta = MessageTemplate._meta
+    column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
+    sql = (
+        f"(SELECT {column('body')} FROM {quote(meta.db_table)} WHERE {column('venue')} = %s "
+        f"AND {column('kind')} = %s AND {column('language')} = %s)"  # at most one: template_one_per_kind
+    )
+    return sql, [venue_id, kind, _language(language)]
 
 
-def message_text(kind: str, *, venue, language: str, values: dict) -> str:
+_UNREAD = object()
+
+
+def template_body(kind: str, *, venue, language: str, venue_body=_UNREAD) -> str:
+    """The venue's template of `kind` in `language`, or the built-in one.
+    `venue_body`: the venue's template body as already read (venue_template_read;
+    None when it has none), saving the query."""
+    if venue_body is _UNREAD:
+        template = venue_template(kind, venue=venue, language=language)
+        venue_body = template.body if template else None
+    return venue_body if venue_body is not None else builtin_template(kind, language)
+
+
+def message_text(kind: str, *, venue, language: str, values: dict, venue_body=_UNREAD) -> str:
     """The text of a message: the venue's template for `kind` and `language`
     filled with `values`, or the built-in text when the venue has none."""
-    return fill(template_body(kind, venue=venue, language=language), values)
+    return fill(template_body(kind, venue=venue, language=language, venue_body=venue_body), values)
 
 
 # -- values -------------------------------------------------------------------------
@@ -161,14 +184,15 @@ def registration_values(registration, **extra) -> dict:
     return values
 
 
-def registration_message_text(registration, kind: str, **extra) -> str:
+def registration_message_text(registration, kind: str, *, venue_body=_UNREAD, **extra) -> str:
     """Drop-in for notifications.texts.registration_text that uses the venue's
-    template when there is one."""
+    template when there is one (`venue_body`: see template_body)."""
     return message_text(
         kind,
         venue=registration.occurrence.venue,
         language=registration.language,
         values=registration_values(registration, **extra),
+        venue_body=venue_body,
     )
 
 

@@ -29,3 +29,17 @@ def register(occurrence, *, party_size=1, phone=None, **kwargs):
         consent=kwargs.pop("consent", True),
         **kwargs,
     )
+
+
+def reached(instance, read, join):
+    """The instance a RowsRead's `join` read, reached from the first table's
+    instance through the relations, as code reading it would."""
+    by_alias = {j.alias: j for j in read.tables}
+    relations = []
+    while join.via:
+        parent, relation = join.via.split(".")
+        relations.insert(0, relation)
+        join = by_alias[parent]
+    for relation in relations:
+        instance = getattr(instance, relation)
+    return instance

@@ -10,13 +10,14 @@ from django.db.models import Sum
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from attendance.door_sql import COLUMNS, RELATIONS, admitted_statement, insert_statement, scan_record, ticket_for_update
-from attendance.models import CheckIn, Ticket, VisitCount, VisitMonth
+from attendance.door_sql import TICKET_READ, admitted_statement, scan_record, ticket_for_update
+from attendance.models import CheckIn, Ticket, VisitCount, VisitMonth, secret_digest
 from attendance.services import ticket_redeem
 from attendance.totals import local_day, visits_statements
+from common.rows import insert_statement, inserted
 from common.sql import execute_together, execute_together_reading
 from events.models import Occurrence
-from tests.attendance_helpers import make_occurrence, register
+from tests.attendance_helpers import make_occurrence, reached, register
 from tests.concurrency import at_once
 
 
@@ -24,12 +25,6 @@ from tests.concurrency import at_once
 def ticket(venue):
     occurrence = make_occurrence(venue=venue, capacity=20)
     return register(occurrence, party_size=3, full_name="Lê Thị Hoa").registration.ticket
-
-
-def _path(instance, depth):
-    for relation in RELATIONS[:depth]:
-        instance = getattr(instance, relation)
-    return instance
 
 
 def test_the_locking_read_gives_what_the_orm_gives_in_one_query(ticket, django_assert_num_queries):
@@ -41,10 +36,10 @@ def test_the_locking_read_gives_what_the_orm_gives_in_one_query(ticket, django_a
         found = ticket_for_update(ticket.secret)
         # then every listed field of the ticket, its registration, date, programme and event
         # is there, equal and of the same type (aware datetimes, booleans), with no further query
-        for depth, (model, _alias, names) in enumerate(COLUMNS):
-            got, want = _path(found, depth), _path(expected, depth)
+        for join in TICKET_READ.tables:
+            model, got, want = join.model, reached(found, TICKET_READ, join), reached(expected, TICKET_READ, join)
             assert type(got) is model
-            for name in names:
+            for name in join.fields:
                 value = getattr(got, model._meta.get_field(name).attname)
                 assert value == getattr(want, model._meta.get_field(name).attname), name
                 assert type(value) is type(getattr(want, model._meta.get_field(name).attname)), name
@@ -181,9 +176,33 @@ def test_a_scan_id_already_taken_is_refused(ticket, venue):
 
 
 def test_a_model_with_its_own_save_is_not_inserted_by_hand(ticket):
-    # Ticket.save() sets the digest from the secret: skipping it would store a ticket no scanner finds.
+    # A save() that sets something would be skipped by a hand-written INSERT.
+    class Stamped(CheckIn):
+        class Meta:
+            proxy = True
+            app_label = "attendance"
+
+        def save(self, *args, **kwargs):
+            self.device = "stamped"
+            super().save(*args, **kwargs)
+
     with pytest.raises(TypeError):
-        insert_statement(Ticket(registration=ticket.registration))
+        insert_statement(Stamped(scan_id="s", venue_id=1, result=CheckIn.Result.UNKNOWN, scanned_at=timezone.now()))
+
+
+def test_a_ticket_inserted_by_hand_gets_the_digest_of_its_secret(ticket):
+    # given a new ticket (the digest is what offline scanners look tickets up by)
+    other = register(ticket.registration.occurrence, phone="0912000099").registration
+    other.ticket.delete()
+    new = Ticket(registration=other)
+
+    # when it is inserted by hand
+    with transaction.atomic():
+        (pk,) = execute_together([insert_statement(new)])
+        inserted(new, pk)
+
+    # then the stored digest is that of its secret, as save() would store it
+    assert Ticket.objects.get(pk=pk).digest == secret_digest(new.secret) == new.digest
 
 
 def test_a_model_with_database_defaults_is_not_inserted_by_hand(ticket):

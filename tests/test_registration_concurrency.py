@@ -1,5 +1,7 @@
 """No seat is given twice, under real concurrency, on PostgreSQL."""
 
+import threading
+import time
 
 import pytest
 
@@ -31,3 +33,73 @@ def test_200_parallel_registrations_for_50_seats(venue):
     # everyone confirmed arrived before everyone waiting
     assert statuses == ["confirmed"] * 50 + ["waiting"] * 150
     assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 50
+
+
+def _while_holding_the_date(occurrence, work):
+    """Run `work()` in a thread whose transaction then keeps the date locked until
+    another connection is seen waiting for a lock; returns the thread (started)
+    and a list that gets work's result."""
+    from django.db import connection, transaction
+
+    done, result = threading.Event(), []
+
+    def hold():
+        try:
+            with transaction.atomic():
+                result.append(work())
+                done.set()
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cursor:
+                    while time.monotonic() < deadline:
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.01)
+        finally:
+            done.set()
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert done.wait(10)
+    return thread, result
+
+
+def test_a_registrant_who_waited_for_the_lock_sees_who_joined_the_line_meanwhile(venue):
+    # given a date of 3 seats with 2 taken, and a party of 2 joining its waiting
+    # list in a transaction that still holds the date
+    occurrence = make_occurrence(venue=venue, capacity=3)
+    register(occurrence, party_size=2)
+    thread, held = _while_holding_the_date(occurrence, lambda: register(occurrence, party_size=2))
+    assert held[0].registration.status == Registration.Status.WAITING
+
+    # when one person registers meanwhile (waiting for the lock until that commits)
+    try:
+        outcome = register(occurrence, party_size=1)
+    finally:
+        thread.join()
+
+    # then the last seat does not go past the party already in line: they wait behind it
+    assert outcome.registration.status == Registration.Status.WAITING
+    assert outcome.position == 2
+    assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 2
+
+
+def test_the_same_phone_registering_twice_at_once_gets_one_registration(venue):
+    # given a registration in a transaction that still holds the date
+    occurrence = make_occurrence(venue=venue, capacity=5)
+    thread, held = _while_holding_the_date(occurrence, lambda: register(occurrence, phone="0912777001"))
+
+    # when the same phone registers again meanwhile (a double tap on a slow network)
+    try:
+        outcome = register(occurrence, phone="0912777001")
+    finally:
+        thread.join()
+
+    # then it gets the first registration back, with no error and no second seat
+    assert outcome.created is False and outcome.registration.pk == held[0].registration.pk
+    assert Registration.objects.filter(occurrence=occurrence).count() == 1
+    assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 1
