@@ -6,16 +6,17 @@ a millisecond or more each to build, several times what the database took.
 `Occurrence.objects.select_related("programme__event", "venue__sms_policy")
 .exclude(programme__status=DRAFT).get(pk=pk)` reads, in one statement.
 
-Registration then locks the date (`date_for_update`, its own statement) and
-reads what depends on other rows with the next one (`registration_state`): this
-phone's live registration, whether anyone waits, the venue's message texts,
-and, on PostgreSQL, the new rows' ids, so the registration, its ticket, the
-seats and the message are written in one statement
-(common.rows.insert_together). The two reads are kept apart on purpose: under
-READ COMMITTED a statement sees the rows committed when it started, so a
-subquery of the locking statement, started before the lock was granted, would
-miss what the transaction it waited for had just written (the party that joined
-the waiting list, the same phone's first tap).
+Registration then locks the date (`date_for_update`), reading with it what no
+lock holder writes: the venue's message texts and, on PostgreSQL, the new rows'
+ids. What depends on other registrations (this phone's live registration,
+whether anyone waits) is checked by a later statement on purpose: under READ
+COMMITTED a statement sees the rows committed when it started, so a subquery of
+the locking statement, started before the lock was granted, would miss what the
+transaction it waited for had just written (the party that joined the waiting
+list, the same phone's first tap). On PostgreSQL, when a seat is free, that
+later statement is the write: the registration, its ticket, the seats and the
+message, written only if `nobody_ahead` holds (common.rows.insert_together_if);
+otherwise `registration_state` reads it and the writes follow.
 """
 
 from dataclasses import dataclass
@@ -70,45 +71,70 @@ def date_for_page(pk: int) -> Occurrence | None:
     return DATE_PAGE.read([pk, Programme.Status.DRAFT])
 
 
-def date_for_update(pk: int) -> Occurrence:
-    """The date, locked until the transaction ends, with its programme and venue."""
-    found = DATE_LOCK.read([pk])
+@dataclass
+class LockedDate:
+    occurrence: Occurrence  # with programme and venue
+    venue_bodies: dict[str, str | None]  # by message kind: the venue's template, None for the built-in
+    registration_id: int | None = None  # drawn ahead (PostgreSQL), else None
+    ticket_id: int | None = None
+
+
+def date_for_update(pk: int, *, language: str) -> LockedDate:
+    """The date, locked until the transaction ends, with its programme and venue; in
+    the same statement, the venue's texts of a new registration's messages in
+    `language` and, on PostgreSQL, the new registration's and ticket's ids. (None of
+    these is written by whoever holds the lock: see the module's docstring.)"""
+    venue_id = f"o.{connection.ops.quote_name('venue_id')}"
+    extra = [venue_template_read(venue_id, kind, language) for kind in MESSAGE_KINDS]
+    draw = connection.vendor == "postgresql"
+    if draw:
+        extra += [(next_id_expression(Registration), []), (next_id_expression(Ticket), [])]
+    found, values = DATE_LOCK.read_with([pk], extra)
     if found is None:
         raise Occurrence.DoesNotExist(f"No date {pk}.")
-    return found
+    locked = LockedDate(found, dict(zip(MESSAGE_KINDS, values)))
+    if draw:
+        locked.registration_id, locked.ticket_id = values[len(MESSAGE_KINDS):]
+    return locked
+
+
+def _registrations() -> str:
+    return connection.ops.quote_name(Registration._meta.db_table)
+
+
+def _live_registration(occurrence: Occurrence, phone: str) -> Statement:
+    live = Registration.ACTIVE
+    return (f"SELECT id FROM {_registrations()} WHERE occurrence_id = %s AND phone = %s "
+            f"AND status IN ({', '.join(['%s'] * len(live))})", [occurrence.pk, phone, *live])
+
+
+def _waiting(occurrence: Occurrence) -> Statement:
+    return (f"SELECT 1 FROM {_registrations()} WHERE occurrence_id = %s AND status = %s",
+            [occurrence.pk, Registration.Status.WAITING])
 
 
 @dataclass
 class RegistrationState:
     existing_id: int | None  # this phone's live registration for the date
     someone_waiting: bool
-    venue_bodies: dict[str, str | None]  # by message kind: the venue's template, None for the built-in
-    registration_id: int | None = None  # drawn ahead (PostgreSQL), else None
-    ticket_id: int | None = None
 
 
-def registration_state(occurrence: Occurrence, *, phone: str, language: str) -> RegistrationState:
+def registration_state(occurrence: Occurrence, *, phone: str) -> RegistrationState:
     """What a registration for the (locked) `occurrence` depends on, in one statement;
     run it after the lock is granted (see the module's docstring)."""
-    quote = connection.ops.quote_name
-    table = quote(Registration._meta.db_table)
-    live = Registration.ACTIVE
-    read: list[Statement] = [
-        (f"(SELECT id FROM {table} WHERE occurrence_id = %s AND phone = %s "
-         f"AND status IN ({', '.join(['%s'] * len(live))}) LIMIT 1)", [occurrence.pk, phone, *live]),
-        (f"EXISTS (SELECT 1 FROM {table} WHERE occurrence_id = %s AND status = %s)",
-         [occurrence.pk, Registration.Status.WAITING]),
-        *(venue_template_read(occurrence.venue_id, kind, language) for kind in MESSAGE_KINDS),
-    ]
-    draw = connection.vendor == "postgresql"
-    if draw:
-        read += [(next_id_expression(Registration), []), (next_id_expression(Ticket), [])]
-    values = read_together(read)
-    existing_id, waiting, *bodies = values[:2 + len(MESSAGE_KINDS)]
-    state = RegistrationState(existing_id, bool(waiting), dict(zip(MESSAGE_KINDS, bodies)))
-    if draw:
-        state.registration_id, state.ticket_id = values[-2:]
-    return state
+    (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
+    existing_id, someone_waiting = read_together(
+        [(f"({live} LIMIT 1)", live_params), (f"EXISTS ({waiting})", waiting_params)]
+    )
+    return RegistrationState(existing_id, bool(someone_waiting))
+
+
+def nobody_ahead(occurrence: Occurrence, *, phone: str) -> Statement:
+    """A SQL condition: nobody waits for the (locked) `occurrence` and `phone` has no
+    live registration for it, i.e. registration_state's answer lets a newcomer take
+    a seat; for common.rows.insert_together_if, which evaluates it after the lock."""
+    (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
+    return f"NOT EXISTS ({live}) AND NOT EXISTS ({waiting})", [*live_params, *waiting_params]
 
 
 def seats_statement(occurrence: Occurrence, count: int) -> Statement:

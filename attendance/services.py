@@ -19,12 +19,18 @@ from django.utils.translation import gettext as _
 
 from attendance.door_sql import scan_record, ticket_for_update
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
-from attendance.registration_sql import date_for_update, date_read, registration_state, seats_statement
+from attendance.registration_sql import (
+    date_for_update,
+    date_read,
+    nobody_ahead,
+    registration_state,
+    seats_statement,
+)
 from attendance.selectors import day_counts_of, day_counts_read, registrations_for_phone
 from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
-from common.rows import insert_together
+from common.rows import insert_together, insert_together_if
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import (
@@ -161,10 +167,10 @@ def registration_create(
     registration back (`created=False`), never a second one, also when both
     arrive at once; a full date, or one with people already waiting, puts the
     registrant on the waiting list in arrival order. The message is recorded in
-    the same transaction. While the date is locked: the locking read, one read of
-    what other registrations wrote (attendance.registration_sql), and on
-    PostgreSQL one statement that writes the registration, ticket, seats and
-    message. `occurrence`: the date as the caller read it (registration_sql.
+    the same transaction. While the date is locked, on PostgreSQL, when a seat
+    is free: the locking read and one statement that writes the registration,
+    ticket, seats and message if nobody waits and the phone is not registered
+    yet (attendance.registration_sql); otherwise a read of those, then the writes. `occurrence`: the date as the caller read it (registration_sql.
     date_read or date_for_page), saving a query.
     Raises RegistrationError with a code (invalid_phone, consent_required,
     not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
@@ -202,54 +208,83 @@ def registration_create(
     ticket = Ticket(registration=registration)  # its secret is drawn now: the message carries its link
 
     with transaction.atomic():
-        locked = date_for_update(occurrence_id)
-        # After the lock, in a statement of its own: what other registrations wrote.
-        state = registration_state(locked, phone=phone, language=registration.language)
-        if state.existing_id:
-            existing = Registration.objects.select_related("ticket").get(pk=state.existing_id)
-            return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
+        locked = date_for_update(occurrence_id, language=registration.language)
+        date = locked.occurrence
         now = now or timezone.now()
-        registration_window_check(locked, now=now)
-        programme = locked.programme
-        _validate_party(programme, kind=kind, party_size=party_size, capacity=locked.capacity)
-
-        fits = locked.capacity is None or locked.seats_taken + party_size <= locked.capacity
-        if fits and not state.someone_waiting:
-            needs_approval = kind == Registration.Kind.GROUP and programme.group_approval_required
-            status = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
-        else:
-            status = Registration.Status.WAITING
-
-        registration.status = status
+        try:
+            registration_window_check(date, now=now)
+            _validate_party(date.programme, kind=kind, party_size=party_size, capacity=date.capacity)
+        except RegistrationError:
+            # The same phone again still gets its registration back.
+            existing_id = registration_state(date, phone=phone).existing_id
+            if existing_id:
+                return _existing(existing_id)
+            raise
+        needs_approval = kind == Registration.Kind.GROUP and date.programme.group_approval_required
+        seated = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
+        fits = date.capacity is None or date.seats_taken + party_size <= date.capacity
         registration.consent_at = now
-        registration.confirmed_at = now if status == Registration.Status.CONFIRMED else None
-        registration.pk, ticket.pk = state.registration_id, state.ticket_id
-        writes = [registration, ticket]
-        position = None
-        if status == Registration.Status.WAITING:
+        registration.pk, ticket.pk = locked.registration_id, locked.ticket_id
+        seats = [seats_statement(date, party_size)]
+
+        if fits and registration.pk is not None:
+            # The common case, one statement: a seat, written only if nobody waits and
+            # this phone has no live registration, which it checks after the lock.
+            _set_status(registration, seated, now)
+            prepared = _first_message(registration, locked)
+            rows = [registration, ticket] + ([prepared.message] if prepared else [])
+            if insert_together_if(nobody_ahead(date, phone=phone), rows, seats):
+                if prepared is not None:
+                    message_recorded(prepared)
+                return RegistrationOutcome(registration, created=True)
+
+        # What other registrations wrote, read after the lock (registration_sql).
+        state = registration_state(date, phone=phone)
+        if state.existing_id:
+            return _existing(state.existing_id)
+        _set_status(registration, seated if fits and not state.someone_waiting else Registration.Status.WAITING, now)
+        writes, position = [registration, ticket], None
+        if registration.status == Registration.Status.WAITING:
             # Its place in line counts the rows ahead of it: written first.
             insert_together(writes)
             writes, position = [], waiting_position(registration)
         elif registration.pk is None:  # no id drawn ahead (not PostgreSQL): the message's key needs it
             insert_together([registration])
             writes = [ticket]
-        message_kind = {
-            Registration.Status.CONFIRMED: Message.Kind.CONFIRMATION,
-            Registration.Status.PENDING: Message.Kind.PENDING,
-            Registration.Status.WAITING: Message.Kind.WAITING,
-        }[status]
-        # A new registration's first message: its key (the new id) cannot be taken.
-        prepared = _message(
-            registration, message_kind, sequence=0, venue_body=state.venue_bodies[message_kind], position=position
-        ) if registration.phone else None
+        prepared = _first_message(registration, locked, position=position)
         if prepared is not None:
             writes.append(prepared.message)
-        seats = [seats_statement(locked, party_size)] if registration.holds_seats else []
         if writes:
-            insert_together(writes, seats)
+            insert_together(writes, seats if registration.holds_seats else [])
         if prepared is not None:
             message_recorded(prepared)
     return RegistrationOutcome(registration, created=True, position=position)
+
+
+def _existing(registration_id: int) -> RegistrationOutcome:
+    existing = Registration.objects.select_related("ticket").get(pk=registration_id)
+    return RegistrationOutcome(existing, created=False, position=waiting_position(existing))
+
+
+def _set_status(registration: Registration, status: str, now: dt.datetime) -> None:
+    registration.status = status
+    registration.confirmed_at = now if status == Registration.Status.CONFIRMED else None
+
+
+_FIRST_MESSAGE = {
+    Registration.Status.CONFIRMED: Message.Kind.CONFIRMATION,
+    Registration.Status.PENDING: Message.Kind.PENDING,
+    Registration.Status.WAITING: Message.Kind.WAITING,
+}
+
+
+def _first_message(registration: Registration, locked, *, position: int | None = None) -> PreparedMessage | None:
+    """A new registration's first SMS, in the venue's words read with the lock; its
+    key (the new registration's id) cannot be taken. None without a phone."""
+    if not registration.phone:
+        return None
+    kind = _FIRST_MESSAGE[registration.status]
+    return _message(registration, kind, sequence=0, venue_body=locked.venue_bodies[kind], position=position)
 
 
 def _promote_waiting(occurrence: Occurrence, *, now: dt.datetime) -> list[Registration]:

@@ -90,11 +90,12 @@ class _Compiled:
             internal = tables[alias].model._meta.get_field(name).get_internal_type()
             known = operator == "=" and internal in ops.integer_field_ranges
             self.ranges.append(ops.integer_field_range(internal) if known else None)
-        select = ", ".join(columns)
         lock = ""
         if read.lock and db.features.has_select_for_update:
             lock = f" FOR UPDATE OF {first.alias}" if db.features.has_select_for_update_of else " FOR UPDATE"
-        self.sql = f"SELECT {select} FROM {' '.join(sql_from)} WHERE {where}{lock}"
+        self.columns, self.width = ", ".join(columns), len(columns)
+        self.rest = f"FROM {' '.join(sql_from)} WHERE {where}{lock}"
+        self.sql = f"SELECT {self.columns} {self.rest}"
 
 
 class RowsRead:
@@ -102,7 +103,12 @@ class RowsRead:
     other tables join to it (see Join), returned as instances with their relation
     caches filled. `where`: ("alias.field", operator) pairs, each compared with
     a parameter. With `lock`, the first table's row is locked
-    (FOR UPDATE OF it) until the transaction ends."""
+    (FOR UPDATE OF it) until the transaction ends.
+
+    `read_with` also reads scalar expressions in the same statement. Beside a
+    lock, mind that they see the database as it was when the statement started,
+    before any wait for the lock: only what the row's lock holders do not write
+    (the row's own columns are read as they are once locked)."""
 
     def __init__(self, *tables: Join, where: tuple[tuple[str, str], ...], lock: bool = False):
         if tables[0].via is not None or any(join.via is None for join in tables[1:]):
@@ -121,17 +127,26 @@ class RowsRead:
 
     def read(self, params: list) -> models.Model | None:
         """The first table's instance, None when no row matches."""
+        return self.read_with(params, ())[0]
+
+    def read_with(self, params: list, extra: list[Statement]) -> tuple[models.Model | None, tuple]:
+        """(the first table's instance or None, the values of the `extra` expressions;
+        () when no row matches)."""
         if self.lock and not connection.in_atomic_block:
             raise TransactionManagementError("A locking read must run inside a transaction.")
         compiled = self.compiled(connection.alias)
         for value, bounds in zip(params, compiled.ranges):
             if bounds is not None and not _within(value, *bounds):
-                return None
+                return None, ()
+        sql, extra_params = compiled.sql, []
+        if extra:
+            sql = f"SELECT {compiled.columns}, {', '.join(text.strip() for text, _ in extra)} {compiled.rest}"
+            extra_params = [p for _, values in extra for p in values]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, [*extra_params, *params])
             row = cursor.fetchone()
         if row is None:
-            return None
+            return None, ()
         row = list(row)
         instances = []
         for model, attnames, start, pk_at, converters in compiled.layout:
@@ -151,7 +166,7 @@ class RowsRead:
                 field.field.set_cached_value(child, parent)
             elif getattr(field, "one_to_one", False) and child is not None:
                 field.remote_field.set_cached_value(child, parent)
-        return instances[0]
+        return instances[0], tuple(row[compiled.width:])
 
 
 def _within(value, low, high) -> bool:
@@ -159,8 +174,9 @@ def _within(value, low, high) -> bool:
 
 
 @cache
-def _insert_sql(model, alias: str, with_pk: bool) -> tuple[str, list]:
-    """INSERT of every concrete column (the primary key only `with_pk`), returning the key."""
+def _insert_sql(model, alias: str, with_pk: bool) -> tuple[str, str, str, list]:
+    """The parts of an INSERT of every concrete column (the primary key only
+    `with_pk`): "INSERT INTO t (columns)", the placeholders, "RETURNING pk"."""
     if model.save is not models.Model.save:
         # Its own save() sets something; skipping it would store a wrong row.
         raise TypeError(f"{model.__name__} has its own save(); save it with the ORM.")
@@ -169,11 +185,14 @@ def _insert_sql(model, alias: str, with_pk: bool) -> tuple[str, list]:
     if any(f.has_db_default() or getattr(f, "generated", False) for f in fields):
         # The ORM leaves those columns to the database; this INSERT would not.
         raise TypeError(f"{model.__name__} has database defaults or generated fields; save it with the ORM.")
-    sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
-        quote(meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
-        quote(meta.pk.column),
-    )
-    return sql, fields
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+    return head, ", ".join(["%s"] * len(fields)), f"RETURNING {quote(meta.pk.column)}", fields
+
+
+def _insert_parts(obj) -> tuple[str, str, str, list]:
+    obj._prepare_related_fields_for_save(operation_name="save")
+    head, placeholders, returning, fields = _insert_sql(type(obj), connection.alias, obj.pk is not None)
+    return head, placeholders, returning, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
 
 
 def insert_statement(obj) -> Statement:
@@ -181,9 +200,8 @@ def insert_statement(obj) -> Statement:
     the primary key (see `inserted`). Runs the fields' pre_save (auto_now_add). An
     instance whose pk is already set (drawn with next_id_expression) is inserted with it.
     A related instance saved after `obj` was built gives its id now, as in save()."""
-    obj._prepare_related_fields_for_save(operation_name="save")
-    sql, fields = _insert_sql(type(obj), connection.alias, obj.pk is not None)
-    return sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    head, placeholders, returning, params = _insert_parts(obj)
+    return f"{head} VALUES ({placeholders}) {returning}", params
 
 
 def inserted(obj, pk) -> None:
@@ -221,3 +239,36 @@ def insert_together(objs: list[models.Model], statements: list[Statement] = ()) 
         inserted(obj, pk)
     if statements:
         execute_together(list(statements))
+
+
+def insert_together_if(condition: Statement, objs: list[models.Model], statements: list[Statement] = ()) -> bool:
+    """As insert_together, in one statement, but only if `condition` (a SQL boolean
+    expression) holds, evaluated once on the database as it was just before the
+    statement; returns whether it held (and so whether anything was written).
+
+    PostgreSQL only, and every obj but the last must have its primary key drawn
+    already; each of `statements` must be an UPDATE or DELETE ending with its
+    WHERE clause (the condition is added to it)."""
+    if connection.vendor != "postgresql" or any(obj.pk is None for obj in objs[:-1]):
+        raise ValueError("insert_together_if() runs on PostgreSQL, with every primary key but the last drawn.")
+    condition_sql, params = condition
+    ctes = [f"_if AS (SELECT ({condition_sql.strip()}) AS ok)"]
+    params = list(params)
+    for i, obj in enumerate(objs):
+        head, placeholders, returning, values = _insert_parts(obj)
+        ctes.append(f"_w{i} AS ({head} SELECT {placeholders} FROM _if WHERE _if.ok {returning})")
+        params += values
+    for i, (sql, values) in enumerate(statements):
+        if " WHERE " not in sql.upper():
+            raise ValueError("Each statement must end with its WHERE clause.")
+        ctes.append(f"_u{i} AS ({sql.strip()} AND (SELECT ok FROM _if))")
+        params += values
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT _if.ok, _w{len(objs) - 1}.* FROM _if "
+                       f"LEFT JOIN _w{len(objs) - 1} ON TRUE", params)
+        held, last_pk = cursor.fetchone()
+    if held:
+        for obj in objs[:-1]:
+            inserted(obj, obj.pk)
+        inserted(objs[-1], last_pk)
+    return bool(held)

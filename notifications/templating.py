@@ -127,19 +127,19 @@ def venue_template(kind: str, *, venue, language: str) -> MessageTemplate | None
     return MessageTemplate.objects.filter(venue=venue, kind=kind, language=_language(language)).first()
 
 
-def venue_template_read(venue_id: int, kind: str, language: str) -> tuple[str, list]:
-    """A scalar SQL subquery (and its parameters): the body of the venue's template
-    of `kind` in `language`, NULL when it has none. What venue_template reads,
-    for reading beside other values in one statement (common.sql.read_together;
-    message_text's `venue_body`)."""
+def venue_template_read(venue_column: str, kind: str, language: str) -> tuple[str, list]:
+    """A scalar SQL subquery (and its parameters): the body of the template of `kind`
+    in `language` of the venue whose id is in `venue_column` of the enclosing
+    query, NULL when it has none. What venue_template reads, read inside another
+    statement (see message_text's `venue_body`)."""
     quote = connection.ops.quote_name
     meta = MessageTemplate._meta
     column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
     sql = (
-        f"(SELECT {column('body')} FROM {quote(meta.db_table)} WHERE {column('venue')} = %s "
+        f"(SELECT {column('body')} FROM {quote(meta.db_table)} WHERE {column('venue')} = {venue_column} "
         f"AND {column('kind')} = %s AND {column('language')} = %s)"  # at most one: template_one_per_kind
     )
-    return sql, [venue_id, kind, _language(language)]
+    return sql, [kind, _language(language)]
 
 
 _UNREAD = object()

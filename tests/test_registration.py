@@ -50,6 +50,21 @@ def test_same_phone_gets_the_same_registration_back(venue):
     assert Registration.objects.count() == 1 and seats(occurrence) == 1
 
 
+def test_same_phone_gets_its_registration_back_after_registration_closed(venue):
+    # given a registration, and a date that no longer takes new ones (it has started)
+    occurrence = make_occurrence(venue=venue)
+    first = register(occurrence, phone="0912345678")
+    late = occurrence.start + dt.timedelta(minutes=1)
+
+    # when the same phone registers again, then it gets its registration back, not a refusal
+    again = register(occurrence, phone="0912345678", now=late)
+    assert not again.created and again.registration.pk == first.registration.pk
+    # and a new phone is refused with the reason
+    with pytest.raises(RegistrationError) as refused:
+        register(occurrence, phone="0912345679", now=late)
+    assert refused.value.code == "started"
+
+
 def test_full_date_puts_registrants_on_the_waiting_list_with_their_position(venue):
     occurrence = make_occurrence(venue=venue, capacity=2)
     register(occurrence, party_size=2)
@@ -202,8 +217,8 @@ def test_waiting_list_promote_is_harmless_when_nothing_is_free(venue):
     assert waiting_list_promote(occurrence_id=occurrence.pk) == []
 
 
-def test_while_the_date_is_locked_it_takes_a_read_and_one_write(venue, settings):
-    # given a date with a venue's own confirmation template and SMS policy
+def test_while_the_date_is_locked_a_free_seat_takes_one_write(venue, settings):
+    # given a date with free seats, a venue's own confirmation template and SMS policy
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -219,19 +234,20 @@ def test_while_the_date_is_locked_it_takes_a_read_and_one_write(venue, settings)
     with CaptureQueriesContext(connection) as queries:
         outcome = register(occurrence)
 
-    # then, from the locking read of the date on, there is one read (the phone's live
-    # registration, the line, the venue's texts) and, on PostgreSQL, one write
+    # then the locking read also reads the venue's texts, and on PostgreSQL one statement
+    # follows it: the registration, ticket, seats and message, if nobody waits (checked in it)
     statements = [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
-    read_at = next(i for i, sql in enumerate(statements) if "notifications_messagetemplate" in sql)
-    held = statements[read_at - 1:]
-    assert held[0].startswith('SELECT o."id"') and "EXISTS" in held[1]
+    locked_at = next(i for i, sql in enumerate(statements) if "notifications_messagetemplate" in sql)
+    held = statements[locked_at:]
+    assert held[0].startswith('SELECT o."id"')
     if connection.vendor == "postgresql":
         assert held[0].endswith("FOR UPDATE OF o")
-        assert len(held) == 3 and held[2].startswith("WITH ")
+        assert len(held) == 2 and held[1].startswith("WITH _if AS") and "waiting" in held[1]
     # ...and the message is the venue's, without diacritics, carrying the ticket's link
     message = Message.objects.get(registration=outcome.registration)
     assert message.body.startswith("Ve ") and outcome.registration.ticket.secret in message.body
     assert message.dedupe_key == f"registration:{outcome.registration.pk}:confirmation:0"
+    assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 1
 
 
 def test_a_stale_guess_about_the_seat_still_records_the_right_message(venue):

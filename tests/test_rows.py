@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from attendance.models import Registration, Ticket
 from attendance.registration_sql import DATE_PAGE, date_for_page, date_read
-from common.rows import insert_together, next_id_expression
+from common.rows import insert_together, insert_together_if, next_id_expression
 from common.sql import read_together
 from events.models import Occurrence, Programme
 from notifications.models import SmsPolicy
@@ -84,3 +84,45 @@ def test_rows_inserted_together_are_saved_and_linked(venue, django_assert_num_qu
     assert stored.registration.pk == registration.pk and stored.registration.party_size == 2
     assert stored.digest == ticket.digest and ticket.digest
     assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 2
+
+
+def _new_registration(occurrence, phone="+84912000654"):
+    registration = Registration(
+        occurrence=occurrence, status=Registration.Status.CONFIRMED, full_name="Đỗ Văn Nam", phone=phone,
+        party_size=1, consent_at=timezone.now(), consent_version="2025-01",
+    )
+    return registration, Ticket(registration=registration)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("holds", [True, False])
+def test_rows_inserted_if_a_condition_holds_are_written_all_or_none(venue, holds, django_assert_num_queries):
+    # given a new registration and its ticket with their ids drawn, and a seats update
+    occurrence = make_occurrence(venue=venue)
+    registration, ticket = _new_registration(occurrence)
+    seats = ("UPDATE events_occurrence SET seats_taken = seats_taken + %s WHERE id = %s", [1, occurrence.pk])
+    with transaction.atomic():
+        registration.pk, ticket.pk = read_together(
+            [(next_id_expression(Registration), []), (next_id_expression(Ticket), [])]
+        )
+
+        # when they are written in one statement on a condition that holds, or not
+        with django_assert_num_queries(1):
+            written = insert_together_if(("%s = 1", [1 if holds else 0]), [registration, ticket], [seats])
+
+    # then all of it is written, or none of it, and the instances say which
+    assert written is holds
+    assert Registration.objects.filter(pk=registration.pk).exists() is holds
+    assert Ticket.objects.filter(pk=ticket.pk, registration_id=registration.pk).exists() is holds
+    assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == (1 if holds else 0)
+    assert registration._state.adding is (not holds) and ticket._state.adding is (not holds)
+
+
+def test_rows_inserted_on_a_condition_need_postgresql_and_their_ids(venue):
+    # given rows whose ids were not drawn (or another database)
+    registration, ticket = _new_registration(make_occurrence(venue=venue))
+
+    # then the conditional write refuses rather than writing something else
+    with pytest.raises(ValueError), transaction.atomic():
+        insert_together_if(("TRUE", []), [registration, ticket])
+    assert not Registration.objects.exists()
