@@ -43,3 +43,13 @@ def reached(instance, read, join):
     for relation in relations:
         instance = getattr(instance, relation)
     return instance
+
+
+def minutes_ago_today(minutes: float) -> dt.datetime:
+    """`minutes` ago, shrunk in the first minutes after local midnight so that it
+    is still today, keeping the order of the times asked for: a scan made earlier
+    today (the door's counts are per local day), whenever the tests run."""
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    scale = min(1.0, (now - midnight) / dt.timedelta(minutes=10))  # asked for: under 10 minutes
+    return now - dt.timedelta(minutes=minutes) * scale

@@ -20,7 +20,7 @@ from attendance.services import (
 )
 from events.models import Occurrence
 from events.services import occurrence_cancel
-from tests.attendance_helpers import make_occurrence, register
+from tests.attendance_helpers import make_occurrence, minutes_ago_today, register
 
 R = CheckIn.Result
 
@@ -194,8 +194,8 @@ def test_undo_gives_the_visit_back_once(now_occurrence, venue):
 def test_two_offline_devices_admitting_the_same_ticket_keep_the_earlier_scan(now_occurrence, venue):
     # given the same ticket scanned offline on two phones, the later scan uploaded first
     ticket = ticket_for(now_occurrence, party_size=2)
-    early = timezone.now() - dt.timedelta(minutes=3)
-    late = timezone.now() - dt.timedelta(minutes=1)
+    early = minutes_ago_today(3)
+    late = minutes_ago_today(1)
     from_b = redeem(ticket, venue, offline=True, scanned_at=late, device="B")
     from_a = redeem(ticket, venue, offline=True, scanned_at=early, device="A")
     # then the earlier scan is the admission and the other a duplicate, counted once

@@ -14,7 +14,7 @@ from attendance.models import CheckIn, Ticket, WalkIn
 from attendance.services import ticket_redeem, walkin_record
 from events.models import Occurrence
 from tests.access import login_as
-from tests.attendance_helpers import make_occurrence, register
+from tests.attendance_helpers import make_occurrence, minutes_ago_today, register
 
 ROLES = ["anonymous", "owner", "teammate", "outsider", "officer", "citizen"]
 
@@ -291,7 +291,7 @@ def test_a_sync_batch_replayed_three_times_changes_nothing(api, venue, occurrenc
     second = register(occurrence, party_size=3).registration.ticket
     open_door(occurrence)
     api.force_login(teammate)
-    at = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    at = minutes_ago_today(1).isoformat()
     wrong = new_id()
     batch = {
         "venue": venue.slug,
@@ -338,8 +338,8 @@ def test_an_offline_scan_then_its_undo_in_one_batch(api, venue, ticket, teammate
 
 def test_two_offline_devices_admitting_the_same_ticket_keep_the_earlier_scan(api, venue, ticket, teammate, owner):
     # given the same ticket admitted on two phones while both were offline
-    early = (timezone.now() - dt.timedelta(minutes=3)).isoformat()
-    late = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    early = minutes_ago_today(3).isoformat()
+    late = minutes_ago_today(1).isoformat()
     def queue(device, scanned_at):
         scan = {"type": "scan", "code": ticket.secret, "scan_id": new_id(), "scanned_at": scanned_at}
         return {"venue": venue.slug, "device": device, "items": [scan]}

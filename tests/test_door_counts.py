@@ -13,7 +13,7 @@ from attendance.models import CheckIn
 from attendance.selectors import venue_day_counts
 from attendance.services import ticket_redeem, walkin_record
 from events.models import Occurrence
-from tests.attendance_helpers import make_occurrence, register
+from tests.attendance_helpers import make_occurrence, minutes_ago_today, register
 from tests.test_door_api import counts, new_id, open_door, post
 
 CASES = ["ok", "group_part", "already", "unknown", "wrong_venue", "counted_by_hand", "offline_takeover", "replay"]
@@ -69,9 +69,9 @@ def _prepare(case, api, venue, other_venue, door):
         assert _scan(api, venue, ticket.secret).json()["result"] == "ok"
     if case == "offline_takeover":
         # device B admitted the party offline a minute ago; device A, also offline, two minutes earlier
-        later = timezone.now() - dt.timedelta(minutes=1)
+        later = minutes_ago_today(1)
         assert _scan(api, venue, ticket.secret, offline=True, scanned_at=later.isoformat()).json()["result"] == "ok"
-        return {"code": ticket.secret, "offline": True, "scanned_at": (later - dt.timedelta(minutes=2)).isoformat()}
+        return {"code": ticket.secret, "offline": True, "scanned_at": minutes_ago_today(3).isoformat()}
     if case == "replay":
         scan_id = new_id()
         first = post(api, "/api/door/scan", {"code": ticket.secret, "scan_id": scan_id, "venue": venue.slug})

@@ -432,9 +432,15 @@ def test_a_wrong_secret_is_not_found(client, venue):
         assert client.get(reverse("attendance:ticket_qr_png", args=[bad])).status_code == 404
 
 
+def _starting_in(venue, *, minutes):
+    """A date starting `minutes` from now (tomorrow's, just before midnight)."""
+    start = timezone.localtime() + dt.timedelta(minutes=minutes)
+    return make_occurrence(venue=venue, days_ahead=(start.date() - timezone.localdate()).days, start_time=start.time())
+
+
 def test_the_ticket_page_is_private_light_and_complete(en_client, venue):
     # given: a party of three, two already admitted
-    occurrence = make_occurrence(venue=venue, days_ahead=0, start_time=(timezone.localtime() + dt.timedelta(minutes=30)).time())
+    occurrence = _starting_in(venue, minutes=30)
     outcome = register(occurrence, party_size=3)
     ticket = outcome.registration.ticket
     ticket_redeem(code=ticket.secret, venue=venue, scan_id="scan-1", headcount=2)
@@ -521,8 +527,7 @@ def test_cancelling_needs_the_csrf_token(venue):
 
 def test_a_used_ticket_cannot_be_cancelled_and_the_page_says_why(en_client, venue):
     # given: a ticket admitted at the door (the date starts in 30 minutes)
-    start = (timezone.localtime() + dt.timedelta(minutes=30)).time()
-    occurrence = make_occurrence(venue=venue, days_ahead=0, start_time=start)
+    occurrence = _starting_in(venue, minutes=30)
     mine = register(occurrence).registration
     ticket_redeem(code=mine.ticket.secret, venue=venue, scan_id="scan-1")
 
