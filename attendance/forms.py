@@ -19,9 +19,14 @@ from attendance.models import Registration, WalkIn
 from attendance.services import MANUAL_ATTENDANCE_MAX
 from common.errors import DomainError
 from common.phone import phone_normalise
+from events.models import Programme
 
 # A group is one ticket with a headcount; beyond this it is not a class or a club.
 GROUP_MAX_PARTICIPANTS = 500
+# The largest party any programme allows (Programme.max_party_size's own limit).
+PARTY_SIZE_LIMIT = next(
+    v.limit_value for v in Programme._meta.get_field("max_party_size").validators if isinstance(v, MaxValueValidator)
+)
 
 
 class PhoneField(forms.CharField):
@@ -70,6 +75,9 @@ class _RegistrationBase(forms.Form):
     consent = forms.BooleanField(required=False, widget=forms.CheckboxInput(attrs={"required": True}))
 
     def __init__(self, *args, occurrence, **kwargs):
+        """`occurrence` None checks only what holds for every date; the date's own
+        limits (its largest party, whether it takes groups) are then left to
+        registration_create, which refuses on the field concerned."""
         super().__init__(*args, **kwargs)
         self.occurrence = occurrence
         self.fields["consent"].label = consent_label()
@@ -111,7 +119,7 @@ class RegistrationForm(_RegistrationBase):
 
     def __init__(self, *args, occurrence, **kwargs):
         super().__init__(*args, occurrence=occurrence, **kwargs)
-        largest = occurrence.programme.max_party_size
+        largest = occurrence.programme.max_party_size if occurrence is not None else PARTY_SIZE_LIMIT
         field = self.fields["party_size"]
         field.choices = [(n, str(n)) for n in range(1, largest + 1)]
         if largest == 1:
@@ -141,7 +149,8 @@ class GroupRegistrationForm(_RegistrationBase):
     def __init__(self, *args, occurrence, **kwargs):
         super().__init__(*args, occurrence=occurrence, **kwargs)
         self.fields["phone"].label = _("Contact phone")
-        largest = min(occurrence.capacity or GROUP_MAX_PARTICIPANTS, GROUP_MAX_PARTICIPANTS)
+        capacity = occurrence.capacity if occurrence is not None else None
+        largest = min(capacity or GROUP_MAX_PARTICIPANTS, GROUP_MAX_PARTICIPANTS)
         field = self.fields["party_size"]
         field.max_value = largest
         field.validators.append(MaxValueValidator(largest))

@@ -6,17 +6,19 @@ a millisecond or more each to build, several times what the database took.
 `Occurrence.objects.select_related("programme__event", "venue__sms_policy")
 .exclude(programme__status=DRAFT).get(pk=pk)` reads, in one statement.
 
-Registration then locks the date (`date_for_update`), reading with it what no
-lock holder writes: the venue's message texts and, on PostgreSQL, the new rows'
-ids. What depends on other registrations (this phone's live registration,
-whether anyone waits) is checked by a later statement on purpose: under READ
-COMMITTED a statement sees the rows committed when it started, so a subquery of
-the locking statement, started before the lock was granted, would miss what the
-transaction it waited for had just written (the party that joined the waiting
-list, the same phone's first tap). On PostgreSQL, when a seat is free, that
-later statement is the write: the registration, its ticket, the seats and the
-message, written only if `nobody_ahead` holds (common.rows.insert_together_if);
-otherwise `registration_state` reads it and the writes follow.
+Registration first reads the date with what no lock holder writes
+(`date_ahead`: the venue's message texts and, on PostgreSQL, the new rows' ids),
+so its rows and message are ready before it locks the date (`date_for_update`,
+a narrow read). What depends on other registrations (this phone's live
+registration, whether anyone waits) is checked by a statement that starts after
+the lock is granted, on purpose: under READ COMMITTED a statement sees the rows
+committed when it started, so a subquery of the locking statement, started
+before the lock was granted, would miss what the transaction it waited for had
+just written (the party that joined the waiting list, the same phone's first
+tap). On PostgreSQL, when a seat is free, that statement is the write: the
+registration, its ticket, the seats and the message, written only if
+`nobody_ahead` holds (common.rows.InsertIf, built before the lock); otherwise
+`registration_state` reads it and the writes follow.
 """
 
 from dataclasses import dataclass
@@ -58,44 +60,48 @@ DATE_LOCK = RowsRead(
 MESSAGE_KINDS = (Message.Kind.CONFIRMATION, Message.Kind.PENDING, Message.Kind.WAITING)
 
 
-def date_read(pk: int) -> Occurrence:
-    """The date with its programme, event, venue and the venue's SMS policy."""
-    found = DATE_READ.read([pk])
-    if found is None:
-        raise Occurrence.DoesNotExist(f"No date {pk}.")
-    return found
-
-
 def date_for_page(pk: int) -> Occurrence | None:
-    """As date_read, None when there is no such date or its programme is a draft."""
+    """The date with its programme, event, venue and the venue's SMS policy; None
+    when there is no such date or its programme is a draft."""
     return DATE_PAGE.read([pk, Programme.Status.DRAFT])
 
 
 @dataclass
-class LockedDate:
-    occurrence: Occurrence  # with programme and venue
+class DateAhead:
+    """What a registration reads before it locks the date."""
+
+    occurrence: Occurrence  # with programme, event, venue and SMS policy
     venue_bodies: dict[str, str | None]  # by message kind: the venue's template, None for the built-in
     registration_id: int | None = None  # drawn ahead (PostgreSQL), else None
     ticket_id: int | None = None
 
 
-def date_for_update(pk: int, *, language: str) -> LockedDate:
-    """The date, locked until the transaction ends, with its programme and venue; in
-    the same statement, the venue's texts of a new registration's messages in
-    `language` and, on PostgreSQL, the new registration's and ticket's ids. (None of
-    these is written by whoever holds the lock: see the module's docstring.)"""
+def date_ahead(pk: int, *, language: str) -> DateAhead:
+    """The date with its programme, event, venue and SMS policy, the venue's texts
+    of a new registration's messages in `language` and, on PostgreSQL, the new
+    registration's and ticket's ids: one statement, before the lock, so the
+    messages and the rows can be made ready while nothing is held."""
     venue_id = f"o.{connection.ops.quote_name('venue_id')}"
     extra = [venue_template_read(venue_id, kind, language) for kind in MESSAGE_KINDS]
     draw = connection.vendor == "postgresql"
     if draw:
         extra += [(next_id_expression(Registration), []), (next_id_expression(Ticket), [])]
-    found, values = DATE_LOCK.read_with([pk], extra)
+    found, values = DATE_READ.read_with([pk], extra)
     if found is None:
         raise Occurrence.DoesNotExist(f"No date {pk}.")
-    locked = LockedDate(found, dict(zip(MESSAGE_KINDS, values)))
+    ahead = DateAhead(found, dict(zip(MESSAGE_KINDS, values)))
     if draw:
-        locked.registration_id, locked.ticket_id = values[len(MESSAGE_KINDS):]
-    return locked
+        ahead.registration_id, ahead.ticket_id = values[len(MESSAGE_KINDS):]
+    return ahead
+
+
+def date_for_update(pk: int) -> Occurrence:
+    """The date, locked until the transaction ends, with what deciding a
+    registration reads of it and its programme and venue (DATE_LOCK)."""
+    found = DATE_LOCK.read([pk])
+    if found is None:
+        raise Occurrence.DoesNotExist(f"No date {pk}.")
+    return found
 
 
 def _registrations() -> str:

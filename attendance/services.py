@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from attendance.door_sql import scan_record, ticket_for_update
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
 from attendance.registration_sql import (
+    date_ahead,
     date_for_update,
-    date_read,
     nobody_ahead,
     registration_state,
     seats_statement,
@@ -30,7 +30,7 @@ from attendance.selectors import day_counts_of, day_counts_read, registrations_f
 from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
-from common.rows import insert_together, insert_together_if
+from common.rows import InsertIf, insert_together
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import (
@@ -158,7 +158,6 @@ def registration_create(
     source: str = Registration.Source.ONLINE,
     created_by=None,
     now: dt.datetime | None = None,
-    occurrence: Occurrence | None = None,
 ) -> RegistrationOutcome:
     """Register for one date.
 
@@ -167,11 +166,12 @@ def registration_create(
     registration back (`created=False`), never a second one, also when both
     arrive at once; a full date, or one with people already waiting, puts the
     registrant on the waiting list in arrival order. The message is recorded in
-    the same transaction. While the date is locked, on PostgreSQL, when a seat
-    is free: the locking read and one statement that writes the registration,
+    the same transaction. The date is read first (with its programme, event,
+    venue and SMS policy: a caller needs no read of its own) and the rows and
+    message made ready; while the date is locked, on PostgreSQL, when a seat is
+    free: the locking read and one statement that writes the registration,
     ticket, seats and message if nobody waits and the phone is not registered
-    yet (attendance.registration_sql); otherwise a read of those, then the writes. `occurrence`: the date as the caller read it (registration_sql.
-    date_read or date_for_page), saving a query.
+    yet (attendance.registration_sql); otherwise a read of those, then the writes.
     Raises RegistrationError with a code (invalid_phone, consent_required,
     not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
     """
@@ -189,10 +189,11 @@ def registration_create(
     if kind == Registration.Kind.GROUP and not organisation.strip():
         raise RegistrationError("organisation_required", _("Enter the school or organisation."), field="organisation")
 
-    if occurrence is None or occurrence.pk != occurrence_id:
-        occurrence = date_read(occurrence_id)
+    language = language if language in ("vi", "en") else "vi"
+    ahead = date_ahead(occurrence_id, language=language)
+    date, now = ahead.occurrence, now or timezone.now()
     registration = Registration(
-        occurrence=occurrence,
+        occurrence=date,
         kind=kind,
         source=source,
         full_name=full_name,
@@ -200,49 +201,50 @@ def registration_create(
         email=(email or "").strip(),
         party_size=party_size,
         organisation=organisation.strip(),
-        language=language if language in ("vi", "en") else "vi",
+        language=language,
         sms_opt_in=sms_opt_in,
         consent_version=CONSENT_VERSION,
         created_by=created_by,
+        consent_at=now,
     )
     ticket = Ticket(registration=registration)  # its secret is drawn now: the message carries its link
+    registration.pk, ticket.pk = ahead.registration_id, ahead.ticket_id
+    # The common case made ready before the lock (ids drawn ahead: PostgreSQL): a seat,
+    # written in one statement if, after the lock, nobody waits and the phone has no
+    # live registration. The date as read now only guesses; the lock decides.
+    seated = _seated_status(date.programme, kind)
+    ready = None
+    if registration.pk is not None and _fits(date, party_size):
+        _set_status(registration, seated, now)
+        prepared = _first_message(registration, ahead)
+        rows = [registration, ticket] + ([prepared.message] if prepared else [])
+        ready = InsertIf(nobody_ahead(date, phone=phone), rows, [seats_statement(date, party_size)]), prepared
 
     with transaction.atomic():
-        locked = date_for_update(occurrence_id, language=registration.language)
-        date = locked.occurrence
-        now = now or timezone.now()
+        locked = date_for_update(occurrence_id)
         try:
-            registration_window_check(date, now=now)
-            _validate_party(date.programme, kind=kind, party_size=party_size, capacity=date.capacity)
+            registration_window_check(locked, now=now)
+            _validate_party(locked.programme, kind=kind, party_size=party_size, capacity=locked.capacity)
         except RegistrationError:
             # The same phone again still gets its registration back.
-            existing_id = registration_state(date, phone=phone).existing_id
+            existing_id = registration_state(locked, phone=phone).existing_id
             if existing_id:
                 return _existing(existing_id)
             raise
-        needs_approval = kind == Registration.Kind.GROUP and date.programme.group_approval_required
-        seated = Registration.Status.PENDING if needs_approval else Registration.Status.CONFIRMED
-        fits = date.capacity is None or date.seats_taken + party_size <= date.capacity
-        registration.consent_at = now
-        registration.pk, ticket.pk = locked.registration_id, locked.ticket_id
-        seats = [seats_statement(date, party_size)]
-
-        if fits and registration.pk is not None:
-            # The common case, one statement: a seat, written only if nobody waits and
-            # this phone has no live registration, which it checks after the lock.
-            _set_status(registration, seated, now)
-            prepared = _first_message(registration, locked)
-            rows = [registration, ticket] + ([prepared.message] if prepared else [])
-            if insert_together_if(nobody_ahead(date, phone=phone), rows, seats):
+        fits = _fits(locked, party_size)
+        if ready is not None and fits and _seated_status(locked.programme, kind) == seated:
+            write, prepared = ready
+            if write.run():
                 if prepared is not None:
                     message_recorded(prepared)
                 return RegistrationOutcome(registration, created=True)
 
         # What other registrations wrote, read after the lock (registration_sql).
-        state = registration_state(date, phone=phone)
+        state = registration_state(locked, phone=phone)
         if state.existing_id:
             return _existing(state.existing_id)
-        _set_status(registration, seated if fits and not state.someone_waiting else Registration.Status.WAITING, now)
+        status = _seated_status(locked.programme, kind) if fits and not state.someone_waiting else None
+        _set_status(registration, status or Registration.Status.WAITING, now)
         writes, position = [registration, ticket], None
         if registration.status == Registration.Status.WAITING:
             # Its place in line counts the rows ahead of it: written first.
@@ -251,14 +253,25 @@ def registration_create(
         elif registration.pk is None:  # no id drawn ahead (not PostgreSQL): the message's key needs it
             insert_together([registration])
             writes = [ticket]
-        prepared = _first_message(registration, locked, position=position)
+        prepared = _first_message(registration, ahead, position=position)
         if prepared is not None:
             writes.append(prepared.message)
         if writes:
-            insert_together(writes, seats if registration.holds_seats else [])
+            insert_together(writes, [seats_statement(locked, party_size)] if registration.holds_seats else [])
         if prepared is not None:
             message_recorded(prepared)
     return RegistrationOutcome(registration, created=True, position=position)
+
+
+def _fits(occurrence: Occurrence, party_size: int) -> bool:
+    return occurrence.capacity is None or occurrence.seats_taken + party_size <= occurrence.capacity
+
+
+def _seated_status(programme: Programme, kind: str) -> str:
+    """What a registration that gets its seats is: a group may await approval."""
+    if kind == Registration.Kind.GROUP and programme.group_approval_required:
+        return Registration.Status.PENDING
+    return Registration.Status.CONFIRMED
 
 
 def _existing(registration_id: int) -> RegistrationOutcome:
@@ -278,13 +291,13 @@ _FIRST_MESSAGE = {
 }
 
 
-def _first_message(registration: Registration, locked, *, position: int | None = None) -> PreparedMessage | None:
-    """A new registration's first SMS, in the venue's words read with the lock; its
-    key (the new registration's id) cannot be taken. None without a phone."""
+def _first_message(registration: Registration, ahead, *, position: int | None = None) -> PreparedMessage | None:
+    """A new registration's first SMS, in the venue's words (read ahead); its key
+    (the new registration's id) cannot be taken. None without a phone."""
     if not registration.phone:
         return None
     kind = _FIRST_MESSAGE[registration.status]
-    return _message(registration, kind, sequence=0, venue_body=locked.venue_bodies[kind], position=position)
+    return _message(registration, kind, sequence=0, venue_body=ahead.venue_bodies[kind], position=position)
 
 
 def _promote_waiting(occurrence: Occurrence, *, now: dt.datetime) -> list[Registration]:

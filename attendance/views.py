@@ -117,42 +117,58 @@ def _made_here(request, registration: Registration) -> bool:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def register(request, pk):
+    if request.method == "POST":
+        return _register_post(request, pk)
+    return _register_page(request, pk)
+
+
+def _register_post(request, pk):
+    """A registration: the form's own checks, then registration_create, which reads
+    and locks the date. The date is read for a page only when one is shown again."""
+    allowed, window = _within_limit(request, "register_ip", client_ip(request))
+    if not allowed:
+        return _throttled(request, window)
+    form_class = GroupRegistrationForm if request.GET.get("group") == "1" else RegistrationForm
+    form = form_class(request.POST, occurrence=None)
+    if not form.is_valid():
+        return _register_page(request, pk, data=request.POST)
+    allowed, window = _within_limit(request, "register_phone", form.cleaned_data["phone"])
+    if not allowed:
+        return _throttled(request, window)
+    try:
+        outcome = registration_create(occurrence_id=pk, language=get_language(), **form.registration_fields())
+    except Occurrence.DoesNotExist as missing:
+        raise Http404 from missing
+    except RegistrationError as error:
+        return _register_page(request, pk, data=request.POST, error=error)
+    return _registered(request, outcome)
+
+
+def _register_page(request, pk, *, data=None, error: RegistrationError | None = None):
+    """The date's registration form (with `data`: as submitted, with its errors and
+    the service's `error`), or why the date takes no registration."""
     # Drafts have no public page; a cancelled programme or a closed venue shows why.
-    # The venue's SMS policy comes along for the confirmation (one query fewer).
     occurrence = date_for_page(pk)
     if occurrence is None:
         raise Http404
     programme = occurrence.programme
     group = programme.group_bookings and request.GET.get("group") == "1"
     form_class = GroupRegistrationForm if group else RegistrationForm
+    if error is not None and error.code in DATE_REFUSALS:
+        return _register_refused(request, occurrence, error)
     try:
         registration_window_check(occurrence, now=timezone.now())
-    except RegistrationError as error:
-        return _register_refused(request, occurrence, error)
+    except RegistrationError as refusal:
+        return _register_refused(request, occurrence, refusal)
 
-    if request.method == "POST":
-        allowed, window = _within_limit(request, "register_ip", client_ip(request))
-        if not allowed:
-            return _throttled(request, window)
-        form = form_class(request.POST, occurrence=occurrence)
-        if form.is_valid():
-            allowed, window = _within_limit(request, "register_phone", form.cleaned_data["phone"])
-            if not allowed:
-                return _throttled(request, window)
-            try:
-                outcome = registration_create(
-                    occurrence_id=occurrence.pk, occurrence=occurrence, language=get_language(),
-                    **form.registration_fields(),
-                )
-            except RegistrationError as error:
-                if error.code in DATE_REFUSALS:
-                    return _register_refused(request, occurrence, error)
-                form.add_service_error(error)
-            else:
-                return _registered(request, outcome)
-    else:
+    if data is None:
         form = form_class(occurrence=occurrence)
-
+    else:
+        # Checked again with the date's own limits; the service's refusal is shown
+        # when those find nothing (it would repeat them otherwise).
+        form = form_class(data, occurrence=occurrence)
+        if form.is_valid() and error is not None:
+            form.add_service_error(error)
     context = {
         "occurrence": occurrence,
         "programme": programme,

@@ -623,20 +623,18 @@ SCAN_STAGES = [
     ("JSON rendering (DRF `Response.rendered_content`)", "rest_framework/response.py", "rendered_content"),
 ]
 REGISTER_STAGES = [
-    ("the page's read of the date (`date_for_page`)", "attendance/registration_sql.py", "date_for_page"),
-    ("registration window check", "attendance/services.py", "registration_window_check"),
     ("throttles (cache)", "attendance/views.py", "_within_limit"),
     ("form validation (phone parsing)", "django/forms/forms.py", "is_valid"),
-    ("`registration_create` (lock the date, read the line, write registration, ticket, seats, message)",
+    ("`registration_create` (read the date, lock it, write registration, ticket, seats, message)",
      "attendance/services.py", "registration_create"),
-    ("  of which locking the date (`date_for_update`)", "attendance/registration_sql.py", "date_for_update"),
-    ("  of which reading the line and the venue's texts (`registration_state`)", "attendance/registration_sql.py",
-     "registration_state"),
+    ("  of which reading the date, the venue's texts and the new ids (`date_ahead`)",
+     "attendance/registration_sql.py", "date_ahead"),
     ("  of which the message's text (`_message`)", "attendance/services.py", "_message"),
-    ("  of which the writes (`insert_together`)", "common/rows.py", "insert_together"),
+    ("  of which locking the date (`date_for_update`)", "attendance/registration_sql.py", "date_for_update"),
+    ("  of which the write after the lock (`InsertIf.run`)", "common/rows.py", "run"),
     ("  of which handing the message to Celery after commit (`_enqueue`)", "notifications/services.py", "_enqueue"),
-    ("session load", "django/contrib/sessions/backends/db.py", "load"),
-    ("session save", "django/contrib/sessions/backends/db.py", "save"),
+    ("redirect to the ticket, remembering it in a signed cookie (`_registered`)", "attendance/views.py",
+     "_registered"),
 ]
 
 

@@ -241,6 +241,41 @@ def insert_together(objs: list[models.Model], statements: list[Statement] = ()) 
         execute_together(list(statements))
 
 
+class InsertIf:
+    """insert_together_if's statement, built ahead (before a lock is taken, say) and
+    run later with `run()`, which returns whether the condition held. Built from
+    the instances as they are when it is built (their values, pre_save included)."""
+
+    def __init__(self, condition: Statement, objs: list[models.Model], statements: list[Statement] = ()):
+        if connection.vendor != "postgresql" or any(obj.pk is None for obj in objs[:-1]):
+            raise ValueError("insert_together_if() runs on PostgreSQL, with every primary key but the last drawn.")
+        condition_sql, params = condition
+        ctes = [f"_if AS (SELECT ({condition_sql.strip()}) AS ok)"]
+        self.params = list(params)
+        for i, obj in enumerate(objs):
+            head, placeholders, returning, values = _insert_parts(obj)
+            ctes.append(f"_w{i} AS ({head} SELECT {placeholders} FROM _if WHERE _if.ok {returning})")
+            self.params += values
+        for i, (sql, values) in enumerate(statements):
+            if " WHERE " not in sql.upper():
+                raise ValueError("Each statement must end with its WHERE clause.")
+            ctes.append(f"_u{i} AS ({sql.strip()} AND (SELECT ok FROM _if))")
+            self.params += values
+        last = f"_w{len(objs) - 1}"
+        self.sql = f"WITH {', '.join(ctes)} SELECT _if.ok, {last}.* FROM _if LEFT JOIN {last} ON TRUE"
+        self.objs = objs
+
+    def run(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            held, last_pk = cursor.fetchone()
+        if held:
+            for obj in self.objs[:-1]:
+                inserted(obj, obj.pk)
+            inserted(self.objs[-1], last_pk)
+        return bool(held)
+
+
 def insert_together_if(condition: Statement, objs: list[models.Model], statements: list[Statement] = ()) -> bool:
     """As insert_together, in one statement, but only if `condition` (a SQL boolean
     expression) holds, evaluated once on the database as it was just before the
@@ -248,27 +283,5 @@ def insert_together_if(condition: Statement, objs: list[models.Model], statement
 
     PostgreSQL only, and every obj but the last must have its primary key drawn
     already; each of `statements` must be an UPDATE or DELETE ending with its
-    WHERE clause (the condition is added to it)."""
-    if connection.vendor != "postgresql" or any(obj.pk is None for obj in objs[:-1]):
-        raise ValueError("insert_together_if() runs on PostgreSQL, with every primary key but the last drawn.")
-    condition_sql, params = condition
-    ctes = [f"_if AS (SELECT ({condition_sql.strip()}) AS ok)"]
-    params = list(params)
-    for i, obj in enumerate(objs):
-        head, placeholders, returning, values = _insert_parts(obj)
-        ctes.append(f"_w{i} AS ({head} SELECT {placeholders} FROM _if WHERE _if.ok {returning})")
-        params += values
-    for i, (sql, values) in enumerate(statements):
-        if " WHERE " not in sql.upper():
-            raise ValueError("Each statement must end with its WHERE clause.")
-        ctes.append(f"_u{i} AS ({sql.strip()} AND (SELECT ok FROM _if))")
-        params += values
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} SELECT _if.ok, _w{len(objs) - 1}.* FROM _if "
-                       f"LEFT JOIN _w{len(objs) - 1} ON TRUE", params)
-        held, last_pk = cursor.fetchone()
-    if held:
-        for obj in objs[:-1]:
-            inserted(obj, obj.pk)
-        inserted(objs[-1], last_pk)
-    return bool(held)
+    WHERE clause (the condition is added to it). InsertIf builds it ahead."""
+    return InsertIf(condition, objs, statements).run()

@@ -10,7 +10,6 @@ from attendance.services import (
     RegistrationError,
     registration_approve,
     registration_cancel,
-    registration_create,
     registration_decline,
     registrations_erase_personal_data,
     waiting_list_promote,
@@ -217,7 +216,7 @@ def test_waiting_list_promote_is_harmless_when_nothing_is_free(venue):
     assert waiting_list_promote(occurrence_id=occurrence.pk) == []
 
 
-def test_while_the_date_is_locked_a_free_seat_takes_one_write(venue, settings):
+def test_a_free_seat_is_made_ready_before_the_lock_and_written_in_one_statement(venue, settings):
     # given a date with free seats, a venue's own confirmation template and SMS policy
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -234,12 +233,14 @@ def test_while_the_date_is_locked_a_free_seat_takes_one_write(venue, settings):
     with CaptureQueriesContext(connection) as queries:
         outcome = register(occurrence)
 
-    # then the locking read also reads the venue's texts, and on PostgreSQL one statement
-    # follows it: the registration, ticket, seats and message, if nobody waits (checked in it)
+    # then the date and the venue's texts are read before the lock, and on PostgreSQL one
+    # statement follows the locking read: the registration, ticket, seats and message,
+    # if nobody waits (checked in it)
     statements = [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
-    locked_at = next(i for i, sql in enumerate(statements) if "notifications_messagetemplate" in sql)
-    held = statements[locked_at:]
-    assert held[0].startswith('SELECT o."id"')
+    read_at = next(i for i, sql in enumerate(statements) if "notifications_messagetemplate" in sql)
+    assert statements[read_at].startswith('SELECT o."id"') and "FOR UPDATE" not in statements[read_at]
+    held = statements[read_at + 1:]
+    assert held[0].startswith('SELECT o."id"') and "notifications_messagetemplate" not in held[0]
     if connection.vendor == "postgresql":
         assert held[0].endswith("FOR UPDATE OF o")
         assert len(held) == 2 and held[1].startswith("WITH _if AS") and "waiting" in held[1]
@@ -250,28 +251,21 @@ def test_while_the_date_is_locked_a_free_seat_takes_one_write(venue, settings):
     assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 1
 
 
-def test_a_stale_guess_about_the_seat_still_records_the_right_message(venue):
-    # given a date of one seat, read while it was free and then taken by someone else
+def test_the_first_message_follows_the_decision_taken_with_the_lock(venue):
+    # given a date of one seat, taken
     occurrence = make_occurrence(venue=venue, capacity=1)
-    stale = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence.pk)
     register(occurrence, phone="0912000001")
 
-    # when a second person registers with that stale read of the date
-    late = registration_create(
-        occurrence_id=occurrence.pk, occurrence=stale, full_name="Lê Văn Muộn", phone="0912000002", consent=True
-    )
-
-    # then they wait, and are told so (not confirmed)
+    # when a second person registers, then they wait, and are told so (not confirmed)
+    late = register(occurrence, full_name="Lê Văn Muộn", phone="0912000002")
     assert late.registration.status == S.WAITING
-    assert Message.objects.get(registration=late.registration, channel=Message.Channel.SMS).kind == Message.Kind.WAITING
+    message = Message.objects.get(registration=late.registration, channel=Message.Channel.SMS)
+    assert message.kind == Message.Kind.WAITING and message.dedupe_key == f"registration:{late.registration.pk}:waiting:0"
 
-    # and given a stale read that says full, when the seat was freed meanwhile, then the confirmation is sent
-    full = Occurrence.objects.select_related("programme__event", "venue").get(pk=occurrence.pk)
+    # and when a seat is free again with nobody waiting, the next one is confirmed and told so
     Registration.objects.filter(pk=late.registration.pk).update(status=S.CANCELLED)
     Occurrence.objects.filter(pk=occurrence.pk).update(seats_taken=0, capacity=2)
-    seated = registration_create(
-        occurrence_id=occurrence.pk, occurrence=full, full_name="Phạm Thị Kịp", phone="0912000003", consent=True
-    )
+    seated = register(occurrence, full_name="Phạm Thị Kịp", phone="0912000003")
     assert seated.registration.status == S.CONFIRMED
     message = Message.objects.get(registration=seated.registration, channel=Message.Channel.SMS)
     assert message.kind == Message.Kind.CONFIRMATION and seated.registration.ticket.secret in message.body

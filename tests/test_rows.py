@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from attendance.models import Registration, Ticket
-from attendance.registration_sql import DATE_PAGE, date_for_page, date_read
+from attendance.registration_sql import DATE_PAGE, date_ahead, date_for_page
 from common.rows import insert_together, insert_together_if, next_id_expression
 from common.sql import read_together
 from events.models import Occurrence, Programme
@@ -39,7 +39,7 @@ def test_a_venue_without_an_sms_policy_reads_as_select_related_reads_it(venue, d
     occurrence = make_occurrence(venue=venue)
 
     # when it is read by hand, then asking for the policy raises, as after select_related, with no query
-    found = date_read(occurrence.pk)
+    found = date_ahead(occurrence.pk, language="vi").occurrence
     with django_assert_num_queries(0), pytest.raises(SmsPolicy.DoesNotExist):
         _ = found.venue.sms_policy
 
@@ -55,7 +55,7 @@ def test_a_draft_a_missing_date_and_an_impossible_id_have_no_page(venue, client)
     assert client.get(f"/events/{2**70}/register/").status_code == 404
     assert client.get(f"/events/{draft.pk}/register/").status_code == 404
     with pytest.raises(Occurrence.DoesNotExist):
-        date_read(2**70)
+        date_ahead(2**70, language="vi")
 
 
 def test_rows_inserted_together_are_saved_and_linked(venue, django_assert_num_queries):
