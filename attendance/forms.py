@@ -119,7 +119,10 @@ class RegistrationForm(_RegistrationBase):
 
     def __init__(self, *args, occurrence, **kwargs):
         super().__init__(*args, occurrence=occurrence, **kwargs)
-        largest = occurrence.programme.max_party_size if occurrence is not None else PARTY_SIZE_LIMIT
+        if occurrence is None:  # checked, never shown: any party a programme may allow
+            self.fields["party_size"] = forms.IntegerField(min_value=1, max_value=PARTY_SIZE_LIMIT)
+            return
+        largest = occurrence.programme.max_party_size
         field = self.fields["party_size"]
         field.choices = [(n, str(n)) for n in range(1, largest + 1)]
         if largest == 1:
