@@ -231,8 +231,8 @@ def registration_create(
             if existing_id:
                 return _existing(existing_id)
             raise
-        fits = _fits(locked, party_size)
-        if ready is not None and fits and _seated_status(locked.programme, kind) == seated:
+        fits, seated_now = _fits(locked, party_size), _seated_status(locked.programme, kind)
+        if ready is not None and fits and seated_now == seated:
             write, prepared = ready
             if write.run():
                 if prepared is not None:
@@ -243,8 +243,7 @@ def registration_create(
         state = registration_state(locked, phone=phone)
         if state.existing_id:
             return _existing(state.existing_id)
-        status = _seated_status(locked.programme, kind) if fits and not state.someone_waiting else None
-        _set_status(registration, status or Registration.Status.WAITING, now)
+        _set_status(registration, seated_now if fits and not state.someone_waiting else Registration.Status.WAITING, now)
         writes, position = [registration, ticket], None
         if registration.status == Registration.Status.WAITING:
             # Its place in line counts the rows ahead of it: written first.

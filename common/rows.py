@@ -121,10 +121,6 @@ class RowsRead:
             self._compiled[alias] = _Compiled(self, connections[alias])
         return self._compiled[alias]
 
-    @property
-    def sql(self) -> str:
-        return self.compiled(connection.alias).sql
-
     def read(self, params: list) -> models.Model | None:
         """The first table's instance, None when no row matches."""
         return self.read_with(params, ())[0]
