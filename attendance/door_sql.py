@@ -15,9 +15,10 @@ query, so a new use is correct before it is fast.
 UPDATE that adds, as `visits_add` adds to the visit totals), the visit totals,
 and the scan's own record, an INSERT … RETURNING of every column as
 `obj.save(force_insert=True)` would write it (common.rows.insert_statement; no
-signals, nothing listens to check-ins). On PostgreSQL these are one statement (common.sql.execute_together),
-which can also read the door's live counters (common.sql.execute_together_reading),
-so a scan answers them without a round trip of their own.
+signals, nothing listens to check-ins). On PostgreSQL these are one statement
+(common.sql.execute_together), which can also read the door's live counters
+(common.sql.execute_together_reading), so a scan answers them without a round
+trip of their own.
 """
 
 from django.db import connection

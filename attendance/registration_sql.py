@@ -96,8 +96,8 @@ def date_ahead(pk: int, *, language: str) -> DateAhead:
 
 
 def date_for_update(pk: int) -> Occurrence:
-    """The date, locked until the transaction ends, with what deciding a
-    registration reads of it and its programme and venue (DATE_LOCK)."""
+    """The date, locked until the transaction ends, with the fields of it, its
+    programme and its venue that deciding a registration reads (DATE_LOCK)."""
     found = DATE_LOCK.read([pk])
     if found is None:
         raise Occurrence.DoesNotExist(f"No date {pk}.")
@@ -138,7 +138,7 @@ def registration_state(occurrence: Occurrence, *, phone: str) -> RegistrationSta
 def nobody_ahead(occurrence: Occurrence, *, phone: str) -> Statement:
     """A SQL condition: nobody waits for the (locked) `occurrence` and `phone` has no
     live registration for it, i.e. registration_state's answer lets a newcomer take
-    a seat; for common.rows.insert_together_if, which evaluates it after the lock."""
+    a seat; for common.rows.InsertIf, which evaluates it after the lock."""
     (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
     return f"NOT EXISTS ({live}) AND NOT EXISTS ({waiting})", [*live_params, *waiting_params]
 

@@ -238,13 +238,19 @@ def insert_together(objs: list[models.Model], statements: list[Statement] = ()) 
 
 
 class InsertIf:
-    """insert_together_if's statement, built ahead (before a lock is taken, say) and
-    run later with `run()`, which returns whether the condition held. Built from
-    the instances as they are when it is built (their values, pre_save included)."""
+    """As insert_together, in one statement, but only if `condition` (a SQL boolean
+    expression) holds, evaluated once on the database as it was just before the
+    statement. Built ahead (before a lock is taken, say) from the instances as they
+    are then (their values, pre_save included); `run()` executes it and returns
+    whether the condition held, and so whether anything was written.
+
+    PostgreSQL only, and every obj but the last must have its primary key drawn
+    already; each of `statements` must be an UPDATE or DELETE ending with its
+    WHERE clause (the condition is added to it)."""
 
     def __init__(self, condition: Statement, objs: list[models.Model], statements: list[Statement] = ()):
         if connection.vendor != "postgresql" or any(obj.pk is None for obj in objs[:-1]):
-            raise ValueError("insert_together_if() runs on PostgreSQL, with every primary key but the last drawn.")
+            raise ValueError("InsertIf runs on PostgreSQL, with every primary key but the last drawn.")
         condition_sql, params = condition
         ctes = [f"_if AS (SELECT ({condition_sql.strip()}) AS ok)"]
         self.params = list(params)
@@ -271,13 +277,3 @@ class InsertIf:
             inserted(self.objs[-1], last_pk)
         return bool(held)
 
-
-def insert_together_if(condition: Statement, objs: list[models.Model], statements: list[Statement] = ()) -> bool:
-    """As insert_together, in one statement, but only if `condition` (a SQL boolean
-    expression) holds, evaluated once on the database as it was just before the
-    statement; returns whether it held (and so whether anything was written).
-
-    PostgreSQL only, and every obj but the last must have its primary key drawn
-    already; each of `statements` must be an UPDATE or DELETE ending with its
-    WHERE clause (the condition is added to it). InsertIf builds it ahead."""
-    return InsertIf(condition, objs, statements).run()

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from attendance.models import Registration, Ticket
 from attendance.registration_sql import DATE_PAGE, date_ahead, date_for_page
-from common.rows import insert_together, insert_together_if, next_id_expression
+from common.rows import InsertIf, insert_together, next_id_expression
 from common.sql import read_together
 from events.models import Occurrence, Programme
 from notifications.models import SmsPolicy
@@ -108,7 +108,7 @@ def test_rows_inserted_if_a_condition_holds_are_written_all_or_none(venue, holds
 
         # when they are written in one statement on a condition that holds, or not
         with django_assert_num_queries(1):
-            written = insert_together_if(("%s = 1", [1 if holds else 0]), [registration, ticket], [seats])
+            written = InsertIf(("%s = 1", [1 if holds else 0]), [registration, ticket], [seats]).run()
 
     # then all of it is written, or none of it, and the instances say which
     assert written is holds
@@ -124,5 +124,5 @@ def test_rows_inserted_on_a_condition_need_postgresql_and_their_ids(venue):
 
     # then the conditional write refuses rather than writing something else
     with pytest.raises(ValueError), transaction.atomic():
-        insert_together_if(("TRUE", []), [registration, ticket])
+        InsertIf(("TRUE", []), [registration, ticket])
     assert not Registration.objects.exists()
