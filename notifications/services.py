@@ -44,6 +44,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from common.timeutil import to_local
+from notifications.courier import Courier
 from notifications.models import Message, SmsOptOut, SmsPolicy
 from notifications.sms import sms_cost, sms_prepare
 from notifications.transports import TransportError, transport_for
@@ -75,7 +76,8 @@ BROKER_PAUSE_SECONDS = 30
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
 # Messages the sweep hands over at most per run (it never fills the queue beyond).
 SWEEP_BATCH = 1000
-# Message ids per task when many are handed over at once (messages_record): few
+# Message ids per task when many are handed over at once (messages_record, the
+# courier): few
 # enough that both workers get some of a chunk and a redelivered task redoes
 # little, many enough that Celery's and the row reads' cost is shared.
 SEND_BATCH = 50
@@ -271,9 +273,11 @@ def _insert_one(message: Message) -> bool:
     return True
 
 
-def _hand_over_many(message_ids: list[int], send_after: dt.datetime | None = None) -> int:
-    """Hand `message_ids` to workers, SEND_BATCH per task; how many were
-    handed over (the rest stay pending for the sweep)."""
+def _hand_over_many(
+    message_ids: list[int], send_after: dt.datetime | None = None, *, priority: int | None = BULK_PRIORITY
+) -> int:
+    """Hand `message_ids` to workers, SEND_BATCH per task (at `priority`); how
+    many were handed over (the rest stay pending for the sweep)."""
     from notifications.tasks import message_send_many_task
 
     countdown = None
@@ -284,7 +288,7 @@ def _hand_over_many(message_ids: list[int], send_after: dt.datetime | None = Non
     handed = 0
     for start in range(0, len(message_ids), SEND_BATCH):
         batch = list(message_ids[start:start + SEND_BATCH])
-        if _enqueue(message_send_many_task, batch, countdown=countdown, priority=BULK_PRIORITY):
+        if _enqueue(message_send_many_task, batch, countdown=countdown, priority=priority):
             handed += len(batch)
     return handed
 
@@ -296,6 +300,11 @@ def _eager() -> bool:
 
 
 def _hand_over(message_id: int, send_after: dt.datetime | None = None) -> bool:
+    """Hand one message to a worker: one due now through this process's courier
+    (batched with the others recorded meanwhile, see notifications.courier),
+    except in a worker's task or in eager mode, where it goes at once."""
+    from celery import current_task
+
     from notifications.tasks import message_send_task
 
     countdown = None
@@ -303,7 +312,25 @@ def _hand_over(message_id: int, send_after: dt.datetime | None = None) -> bool:
         countdown = (send_after - timezone.now()).total_seconds()
         if countdown <= 0:
             countdown = None
+    if countdown is None and not current_task and not _eager():
+        courier.add(message_id)
+        return True
     return _enqueue(message_send_task, message_id, countdown=countdown)
+
+
+def _hand_over_held(message_ids: list[int]) -> None:
+    """The courier's delivery: a lone message as its own task, several as
+    batches at the single messages' priority (they are confirmations and the
+    like, not reminders)."""
+    from notifications.tasks import message_send_task
+
+    if len(message_ids) == 1:
+        _enqueue(message_send_task, message_ids[0])
+    else:
+        _hand_over_many(message_ids, priority=None)
+
+
+courier = Courier(_hand_over_held)
 
 
 def _enqueue(task, *args, countdown: float | None = None, priority: int | None = None, **kwargs) -> bool:
@@ -403,7 +430,7 @@ def messages_send(*, message_ids: list[int], now: dt.datetime | None = None) -> 
     )
     messages = {m.pk: m for m in rows}
     known = _Known.read(messages.values())
-    later: dict = {}  # send_after → ids, handed over at the end
+    later: dict = {}  # (send_after, priority) → ids, handed over at the end
     accepted: list[_Accepted] = []  # the last one the provider accepted, recorded with the next claim
 
     def record() -> None:
@@ -417,8 +444,8 @@ def messages_send(*, message_ids: list[int], now: dt.datetime | None = None) -> 
         _send_each(ids, messages, now, known, later, accepted, record, counts)
     finally:
         record()
-    for send_after, waiting in later.items():
-        _hand_over_many(waiting, send_after)
+    for (send_after, priority), waiting in later.items():
+        _hand_over_many(waiting, send_after, priority=priority)
     return counts
 
 
@@ -434,7 +461,7 @@ def _send_each(ids, messages, now, known, later, accepted, record, counts) -> No
         if step != _GO:
             record()
         if step == _WAIT:
-            later.setdefault(until, []).append(pk)
+            later.setdefault((until, _priority(message)), []).append(pk)
             counts["waiting"] += 1
             continue
         if step in (_REFUSED, _SKIP):
@@ -450,7 +477,8 @@ def _send_each(ids, messages, now, known, later, accepted, record, counts) -> No
                 Message.objects.filter(pk__in=rest, status=Message.Status.PENDING).filter(
                     Q(send_after__isnull=True) | Q(send_after__lt=send_after)  # never brings a later hold forward
                 ).update(send_after=send_after)
-                later.setdefault(send_after, []).extend(rest)
+                for i in rest:
+                    later.setdefault((send_after, _priority(messages[i])), []).append(i)
                 counts["waiting"] += len(rest)
                 break
         try:
@@ -468,6 +496,12 @@ def _send_each(ids, messages, now, known, later, accepted, record, counts) -> No
         outcome = {Message.Status.SENT: "sent", Message.Status.FAILED: "failed", Message.Status.PENDING: "waiting",
                    Message.Status.QUEUED: "in_doubt"}
         counts[outcome.get(sent.status, "skipped") if sent is not None else "skipped"] += 1
+
+
+def _priority(message: Message) -> int | None:
+    """The broker priority a message waiting in a batch is handed over again at:
+    a reminder's stays behind single messages, anything else comes first."""
+    return BULK_PRIORITY if message.kind == Message.Kind.REMINDER else None
 
 
 # What _before_claim says.

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.celery import app
 from notifications import services
+from notifications.courier import Courier
 from notifications.models import Message, SmsOptOut, SmsPolicy
 from notifications.services import (
     ERROR_IN_DOUBT,
@@ -614,32 +615,42 @@ def broker_down(monkeypatch):
 def test_registration_succeeds_and_its_message_waits_when_the_broker_is_down(
     db, venue, provider, broker_down, django_capture_on_commit_callbacks, monkeypatch
 ):
-    # given
+    # given a web process whose courier hands over only when told to
+    courier = Courier(services._hand_over_held, linger=3600)
+    monkeypatch.setattr(services, "courier", courier)
+    publishes = []
+    for task in (message_send_task, message_send_many_task):
+        real_apply_async = task.apply_async
+
+        def counting_apply_async(*args, _real=real_apply_async, _name=task.name, **kwargs):
+            publishes.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(task, "apply_async", counting_apply_async)
     occurrence = make_occurrence(venue=venue)
 
     # when two people register while the broker is down
-    from notifications.tasks import message_send_task
-
-    publishes = []
-    real_apply_async = message_send_task.apply_async
-
-    def counting_apply_async(*args, **kwargs):
-        publishes.append(args)
-        return real_apply_async(*args, **kwargs)
-
-    monkeypatch.setattr(message_send_task, "apply_async", counting_apply_async)
     for phone in ("0912000111", "0912000222"):
         with django_capture_on_commit_callbacks(execute=True):
             outcome = register(occurrence, phone=phone)
         assert outcome.created
 
-    # then both are registered, their confirmations wait as pending, and only
-    # the first registration tried the broker (the second did not wait for it)
+    # then both are registered and neither request touched the broker
     messages = Message.objects.filter(kind=K.CONFIRMATION)
     assert messages.count() == 2
+    assert publishes == [] and courier.held == 2
+
+    # when the courier hands them over: one try for both, which fails; they wait as pending
+    assert courier.flush() == 2
+    assert publishes == [message_send_many_task.name]
     assert set(messages.values_list("status", flat=True)) == {S.PENDING}
     assert provider.calls == []
-    assert len(publishes) == 1
+
+    # when a third registers, the process does not try the dead broker again for a while
+    with django_capture_on_commit_callbacks(execute=True):
+        register(occurrence, phone="0912000333")
+    courier.flush()
+    assert publishes == [message_send_many_task.name]
 
     # when the broker is back (here: tasks run in-process) and the sweep runs
     monkeypatch.setattr(app.conf, "task_always_eager", True)
