@@ -1,7 +1,11 @@
 """python -m bench.door — check-in and registration over gunicorn + PostgreSQL.
 
 Creates a temporary database (bench_door_<pid>) on the PostgreSQL server of
-BENCH_DOOR_SERVER (default postgres://postgres@127.0.0.1:5432), migrates it,
+BENCH_DOOR_SERVER (default postgres://postgres@127.0.0.1:5432) and uses Redis
+database 6 of BENCH_DOOR_REDIS (default redis://127.0.0.1:6379, flushed before
+and after) as production does: the cache (door tokens, throttles) and the
+Celery broker (messages handed over after commit; no worker reads the bench's
+queue). Without Redis it says so and uses local memory. It migrates the database,
 builds a venue, a door user with a token, a date with thousands of fresh
 tickets and a date with 100 seats, starts gunicorn on a free local port and
 times, at 1, 8 and 32 concurrent clients:
@@ -50,6 +54,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench import loadgen
+from bench.reminders import redis_flush, redis_unreachable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,6 +64,7 @@ DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 # The database connected to only to run CREATE DATABASE / DROP DATABASE of our
 # own bench_door_<pid>; nothing is read or written in it.
 DEFAULT_MAINTENANCE_DB = "postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
 PROTECTED = {"postgres", "test", "test_test", "template0", "template1"}
 
 P99_AIM_MS = 25
@@ -97,9 +103,19 @@ def parse_args(argv=None):
                              "only reached on a machine busy with other work)")
     parser.add_argument("--time-cap", type=float, default=10.0,
                         help="stop starting requests of one scenario after this many seconds (default 10)")
+    parser.add_argument("--redis", default=os.getenv("BENCH_DOOR_REDIS", DEFAULT_REDIS),
+                        help="Redis server URL without a database number, for the cache and the Celery broker as "
+                             "in production (default %(default)s); unreachable: local memory, and the report says so")
+    parser.add_argument("--redis-db", type=int, default=6,
+                        help="Redis database number used and flushed, never 0 (default %(default)s)")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="local-memory cache and an in-memory broker instead of Redis")
     parser.add_argument("--results", type=Path, default=RESULTS / "latest.md",
                         help="Markdown file the section is appended to (default bench/results/latest.md)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.redis_db == 0:
+        parser.error("--redis-db 0 is the shared default database; pick another")
+    return args
 
 
 # -- database and server ------------------------------------------------------------------
@@ -142,9 +158,11 @@ def server_reachable(args) -> str | None:
     return None
 
 
-def configure(database_url: str, workdir: str) -> None:
+def configure(database_url: str, workdir: str, redis: str | None) -> None:
     """Production-like settings (DEBUG off), read from the environment by
-    config.settings; gunicorn inherits them."""
+    config.settings; gunicorn inherits them. With `redis`, the cache (door
+    tokens, throttles) and the Celery broker are Redis, as in production; the
+    tasks handed over stay on a queue of this run that no worker reads."""
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "bench.settings_door",
         "DATABASE_URL": database_url,
@@ -154,10 +172,10 @@ def configure(database_url: str, workdir: str) -> None:
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
         "STATIC_ROOT": os.path.join(workdir, "static"),
-        # Production hands messages to a broker and a worker sends them; an
-        # in-memory broker keeps the enqueue in the request and the sending out.
-        "REDIS_URL": "",
-        "CELERY_BROKER_URL": "memory://localhost/",
+        "REDIS_URL": redis or "",
+        "CELERY_BROKER_URL": redis or "memory://localhost/",
+        "CELERY_TASK_DEFAULT_QUEUE": f"bench-door-{os.getpid()}",
+        "CACHE_KEY_PREFIX": f"bench-door-{os.getpid()}",
         "TRUST_X_FORWARDED_FOR": "false",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
@@ -643,7 +661,8 @@ REGISTER_STAGES = [
     ("  of which the message's text (`_message`)", "attendance/services.py", "_message"),
     ("  of which locking the date (`date_for_update`)", "attendance/registration_sql.py", "date_for_update"),
     ("  of which the write after the lock (`InsertIf.run`)", "common/rows.py", "run"),
-    ("  of which handing the message to Celery after commit (`_enqueue`)", "notifications/services.py", "_enqueue"),
+    ("  of which giving the message to the courier after commit (`_hand_over`; the courier's thread publishes)",
+     "notifications/services.py", "_hand_over"),
     ("redirect to the ticket, remembering it in a signed cookie (`_registered`)", "attendance/views.py",
      "_registered"),
 ]
@@ -881,8 +900,8 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
         "HTTP runs (other work on the machine shows here)",
         f"- server: {server.describe(args)}; Django {django.get_version()}, Python {platform.python_version()}, "
         f"DEBUG off, bench.settings_door (config.settings with throttles lifted), DB_CONN_MAX_AGE "
-        f"{connection.settings_dict['CONN_MAX_AGE']} s with health checks; Celery broker memory:// "
-        "(messages recorded and enqueued in the request, sent by no one)",
+        f"{connection.settings_dict['CONN_MAX_AGE']} s with health checks",
+        f"- cache and Celery broker: {info['redis_note']}",
         f"- database: PostgreSQL {info['pg_version']} at 127.0.0.1, temporary database {info['dbname']} "
         f"(dropped afterwards); migrate {info['migrate']:.1f} s, data {data.seconds:.1f} s "
         f"({len(data.secrets)} fresh tickets for one date)",
@@ -1040,9 +1059,25 @@ def main(argv=None) -> int:
     workdir = tempfile.mkdtemp(prefix="bench-door-")
     dbname = None
     server = None
+    redis = None
+    if args.no_redis:
+        redis_note = "local memory and memory:// (--no-redis; messages recorded and enqueued in the request)"
+    else:
+        url = f"{args.redis.rstrip('/')}/{args.redis_db}"
+        why_not = redis_unreachable(url)
+        if why_not:
+            redis_note = f"local memory and memory://, Redis being unreachable at {url} ({why_not})"
+            log(f"  {redis_note}")
+        else:
+            redis, redis_note = url, (
+                f"Redis {url} (flushed before and after), as in production: door tokens and throttles in the "
+                "cache; each message handed over after commit, to a queue no worker reads"
+            )
     try:
+        if redis:
+            redis_flush(redis)
         dbname = database_create(args)
-        configure(_conninfo(args.server, dbname), workdir)
+        configure(_conninfo(args.server, dbname), workdir, redis)
         log(f"Door bench: database {dbname} on {args.server}")
         import django
 
@@ -1052,7 +1087,7 @@ def main(argv=None) -> int:
 
         t = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
-        info = {"dbname": dbname, "migrate": time.perf_counter() - t}
+        info = {"dbname": dbname, "migrate": time.perf_counter() - t, "redis_note": redis_note}
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             info["pg_version"] = cursor.fetchone()[0]
@@ -1108,6 +1143,11 @@ def main(argv=None) -> int:
             connections.close_all()
         except Exception:  # Django may not be set up yet
             pass
+        if redis:
+            try:
+                redis_flush(redis)
+            except Exception as error:
+                log(f"  could not flush {redis}: {error}")
         if dbname:
             try:
                 database_drop(args, dbname)
