@@ -14,8 +14,9 @@ times, at 1, 8 and 32 concurrent clients:
   transaction (bench.urls_door), on the same row every time and on a
   different row each time;
 - POST /api/door/scan with Token auth, each scan a fresh valid ticket; at 8
-  scanners also re-scans of admitted tickets (already_checked_in) and a paced
-  run (each scanner one scan every 0.5 s: latency at a door's pace);
+  scanners also re-scans of admitted tickets (already_checked_in), a paced
+  run (each scanner one scan every 0.5 s: latency at a door's pace) and two
+  more runs, each right after its own bare run (the aims read the median);
 - a burst of 1,000 registrations (distinct phones) for 100 seats through the
   citizen's HTML form, then counts the seats in the database; three times, on
   three dates, each beside its own run of the bare endpoint (the "until sold
@@ -96,6 +97,8 @@ def parse_args(argv=None):
     parser.add_argument("--attempts", type=int, default=1000, help="registration attempts (default 1000)")
     parser.add_argument("--seats", type=int, default=100, help="seats of the burst's date (default 100)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent registrants (default 32)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="runs of check-in at 8 scanners, each right after its own bare run (default 3)")
     parser.add_argument("--bursts", type=int, default=3,
                         help="registration bursts, each on its own date beside its own bare run (default 3)")
     parser.add_argument("--burst-cap", type=float, default=40.0,
@@ -115,6 +118,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.redis_db == 0:
         parser.error("--redis-db 0 is the shared default database; pick another")
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     return args
 
 
@@ -839,6 +844,10 @@ def run_all(args, data: Data, server: Gunicorn, log) -> dict:
             runs[("paced", 8)] = scans(
                 "check-in, paced", 8, paced_scans(args), interval=args.paced_interval, time_cap=args.paced_seconds
             )
+            # More pairs of bare and check-in: the machine's speed drifts between scenarios.
+            for k in range(1, args.pairs):
+                runs[("bare spread", 8, k)] = go(f"bare, row per request (pair {k + 1})", 8, spread, BareClient)
+                runs[("scan", 8, k)] = scans(f"check-in (pair {k + 1})", 8, n_scans)
 
     # The bursts: each client fetches the form first (untimed), then all start together.
     for k, date in enumerate(data.burst_dates):
@@ -958,6 +967,10 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
             offered = 8 / args.paced_interval
             lines.append(row(f"check-in, paced: each scanner one scan every {args.paced_interval:g} s "
                              f"({offered:g}/s offered)", paced, None))
+            for k in range(1, args.pairs):
+                bare_k = runs[("bare spread", 8, k)]
+                lines.append(row(f"bare: SELECT … FOR UPDATE + INSERT, row per request (pair {k + 1})", bare_k, bare_k))
+                lines.append(row(f"check-in, fresh ticket → ok (pair {k + 1})", runs[("scan", 8, k)], bare_k))
 
     bursts = []  # per burst: its run, its bare run, registrations/s until sold out, when it sold out
     for k, found in enumerate(db["bursts"]):
@@ -988,16 +1001,22 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
     )
     lines.append("")
 
-    scan8, spread8 = runs[("scan", 8)], runs[("bare spread", 8)]
-    p99 = scan8.percentile(0.99)
-    checkin_ratio = scan8.throughput / spread8.throughput if spread8.throughput else 0
+    pairs = [(runs[("scan", 8)], runs[("bare spread", 8)])] + [
+        (runs[("scan", 8, k)], runs[("bare spread", 8, k)]) for k in range(1, args.pairs)
+    ]
+    p99s = [scan.percentile(0.99) for scan, _bare in pairs]
+    p99 = statistics.median(p99s)
+    checkin_ratios = [scan.throughput / bare.throughput if bare.throughput else 0.0 for scan, bare in pairs]
+    checkin_ratio = statistics.median(checkin_ratios)
     reg_ratios = [rate / bare.throughput if bare.throughput else 0.0 for _, bare, rate, _ in bursts]
     reg_ratio = statistics.median(reg_ratios)
 
     def per_core(throughput, result):
         return throughput / result.cpu[0] if result.cpu[0] else math.nan
 
-    checkin_core = per_core(scan8.throughput, scan8) / per_core(spread8.throughput, spread8)
+    checkin_core = statistics.median(
+        per_core(scan.throughput, scan) / per_core(bare.throughput, bare) for scan, bare in pairs
+    )
     reg_core = statistics.median(
         per_core(rate, burst) / per_core(bare.throughput, bare) for burst, bare, rate, _ in bursts
     )
@@ -1005,11 +1024,13 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
     paced_p99 = runs[("paced", 8)].percentile(0.99)
     lines += [
         "Aims:",
-        f"- check-in p99 at 8 scanners ≤ {P99_AIM_MS} ms: {p99:.1f} ms scanning back to back (saturated: "
-        f"queueing for 2 cores) {mark(p99 <= P99_AIM_MS)}; {paced_p99:.1f} ms at a door's pace "
+        f"- check-in p99 at 8 scanners ≤ {P99_AIM_MS} ms: {p99:.1f} ms scanning back to back, the median of "
+        f"{len(p99s)} runs ({', '.join(f'{v:.1f}' for v in p99s)}; saturated: queueing for 2 cores) "
+        f"{mark(p99 <= P99_AIM_MS)}; {paced_p99:.1f} ms at a door's pace "
         f"({8 / args.paced_interval:g} scans/s) {mark(paced_p99 <= P99_AIM_MS)}",
         f"- check-in throughput at 8 scanners ≥ {CHECKIN_RATIO_AIM:.0%} of bare: {checkin_ratio:.0%} "
-        f"{mark(checkin_ratio >= CHECKIN_RATIO_AIM)} (per core used: {checkin_core:.0%})",
+        f"{mark(checkin_ratio >= CHECKIN_RATIO_AIM)}, the median of {len(checkin_ratios)} runs, each beside its "
+        f"own bare run ({', '.join(f'{r:.0%}' for r in checkin_ratios)}; per core used: {checkin_core:.0%})",
         f"- registrations/s until sold out ≥ {REGISTRATION_RATIO_AIM:.0%} of bare: {reg_ratio:.0%} "
         f"{mark(reg_ratio >= REGISTRATION_RATIO_AIM)}, the median of {len(reg_ratios)} bursts "
         f"({', '.join(f'{r:.0%}' for r in reg_ratios)}; per core used: {reg_core:.0%})",
@@ -1134,7 +1155,7 @@ def main(argv=None) -> int:
         log(f"  migrate: {info['migrate']:.1f} s")
 
         breakdown_n = 65  # in-process requests per kind, 5 of them warm-ups
-        fresh = 80 + sum(args.scans) + paced_scans(args) + breakdown_n + PROFILED_N
+        fresh = 80 + sum(args.scans) + (args.pairs - 1) * args.scans[1] + paced_scans(args) + breakdown_n + PROFILED_N
         data = Data(fresh_tickets=fresh, seats=args.seats, bursts=args.bursts)
         log(f"  data: {fresh} fresh tickets, a date of {args.seats} seats: {data.seconds:.1f} s")
         connection.close()  # gunicorn's workers open their own
