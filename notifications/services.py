@@ -77,9 +77,8 @@ PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "int
 # Messages the sweep hands over at most per run (it never fills the queue beyond).
 SWEEP_BATCH = 1000
 # Message ids per task when many are handed over at once (messages_record, the
-# courier): few
-# enough that both workers get some of a chunk and a redelivered task redoes
-# little, many enough that Celery's and the row reads' cost is shared.
+# courier): few enough that both workers get some of a chunk and a redelivered
+# task redoes little, many enough that Celery's and the row reads' cost is shared.
 SEND_BATCH = 50
 # The broker priority of those batches: behind single messages (a confirmation
 # does not wait for 50,000 reminders) and the dispatcher's next run (it records
