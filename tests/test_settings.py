@@ -51,3 +51,21 @@ def test_a_broker_url_turns_eager_off():
         DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/0",
     )
     assert result.stdout.split()[-1] == "False", result.stderr
+
+
+def test_the_wsgi_application_loads_its_views_and_freezes_them_out_of_the_collectors_way():
+    # Given a fresh server process, when it imports the WSGI application,
+    # then every view module is already loaded and its objects are frozen
+    # (gc.freeze), so full collections do not walk them while serving.
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
+    clean.update(DEBUG="1", CELERY_BROKER_URL="", REDIS_URL="")
+    probe = (
+        "import gc, sys; before = gc.get_freeze_count(); import config.wsgi; "
+        "print(before, gc.get_freeze_count(), 'attendance.api' in sys.modules, 'events.views_public' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+    before, frozen, api_loaded, views_loaded = result.stdout.split()[-4:]
+    assert (before, api_loaded, views_loaded) == ("0", "True", "True"), result.stderr
+    assert int(frozen) > 50_000, result.stdout  # Django, the apps and their libraries
