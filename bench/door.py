@@ -1039,12 +1039,12 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
         f"{mark(p99 <= P99_AIM_MS)}; {paced_p99:.1f} ms at a door's pace "
         f"({8 / args.paced_interval:g} scans/s) {mark(paced_p99 <= P99_AIM_MS)} (the bare endpoint at that pace: "
         f"{paced_bare_p99:.1f} ms)",
-        f"- check-in throughput at 8 scanners ≥ {CHECKIN_RATIO_AIM:.0%} of bare: {checkin_ratio:.0%} "
+        f"- check-in throughput at 8 scanners ≥ {CHECKIN_RATIO_AIM:.0%} of bare: {checkin_ratio:.1%} "
         f"{mark(checkin_ratio >= CHECKIN_RATIO_AIM)}, the median of {len(checkin_ratios)} runs, each beside its "
-        f"own bare run ({', '.join(f'{r:.0%}' for r in checkin_ratios)}; per core used: {checkin_core:.0%})",
-        f"- registrations/s until sold out ≥ {REGISTRATION_RATIO_AIM:.0%} of bare: {reg_ratio:.0%} "
+        f"own bare run ({', '.join(f'{r:.1%}' for r in checkin_ratios)}; per core used: {checkin_core:.0%})",
+        f"- registrations/s until sold out ≥ {REGISTRATION_RATIO_AIM:.0%} of bare: {reg_ratio:.1%} "
         f"{mark(reg_ratio >= REGISTRATION_RATIO_AIM)}, the median of {len(reg_ratios)} bursts "
-        f"({', '.join(f'{r:.0%}' for r in reg_ratios)}; per core used: {reg_core:.0%})",
+        f"({', '.join(f'{r:.1%}' for r in reg_ratios)}; per core used: {reg_core:.0%})",
         "",
         *(
             f"Registration burst {k + 1}: {burst.requests} attempts"
