@@ -37,6 +37,7 @@ measured.
 import argparse
 import datetime as dt
 import http.cookies
+import itertools
 import json
 import math
 import os
@@ -844,7 +845,7 @@ def run_all(args, data: Data, server: Gunicorn, log) -> dict:
             data.rescan_pool = admitted
             # The bare endpoint at the same pace first: what the machine itself adds to a paced request.
             runs[("paced bare", 8)] = go(
-                "bare, paced", 8, spread * (paced_scans(args) // len(spread) + 1), BareClient,
+                "bare, paced", 8, itertools.islice(itertools.cycle(spread), paced_scans(args)), BareClient,
                 interval=args.paced_interval, time_cap=args.paced_seconds,
             )
             runs[("paced", 8)] = scans(

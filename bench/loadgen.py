@@ -163,8 +163,8 @@ def run(
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     # The generator's own garbage collector stays off while it measures: a full
-    # collection here stops every client thread at once (100-200 ms were seen on
-    # the shared two cores), and the pause would be counted as the server's.
+    # collection here stops every client thread at once (up to 222 ms were seen
+    # on the shared two cores), and the pause would be counted as the server's.
     gc.collect()
     gc.disable()
     try:

@@ -4,7 +4,7 @@ Once the application and every module its URLs reach are loaded, those objects
 live as long as the process, so they are moved out of the garbage collector's
 sight (gc.freeze, after one collection, so that no garbage is kept for good):
 otherwise each full collection walks all of them again, and one such walk
-stalled a request for 100-200 ms on two shared cores (bench.door).
+stalled a request for 96-228 ms on two shared cores (bench.door).
 """
 
 import gc

@@ -13,12 +13,15 @@ SETTINGS_ENV = {
 }
 
 
-def run_manage(*args, **env):
+def run_python(*args, **env):
+    """Python in a child process with this environment minus the test settings, plus `env`."""
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+
+
+def run_manage(*args, **env):
+    return run_python("manage.py", *args, **env)
 
 
 def test_secret_key_is_required_when_debug_is_off():
@@ -57,15 +60,11 @@ def test_the_wsgi_application_loads_its_views_and_freezes_them_out_of_the_collec
     # Given a fresh server process, when it imports the WSGI application,
     # then every view module is already loaded and its objects are frozen
     # (gc.freeze), so full collections do not walk them while serving.
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
-    clean.update(DEBUG="1", CELERY_BROKER_URL="", REDIS_URL="")
     probe = (
         "import gc, sys; before = gc.get_freeze_count(); import config.wsgi; "
         "print(before, gc.get_freeze_count(), 'attendance.api' in sys.modules, 'events.views_public' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
-    )
+    result = run_python("-c", probe, DEBUG="1", CELERY_BROKER_URL="", REDIS_URL="")
     before, frozen, api_loaded, views_loaded = result.stdout.split()[-4:]
     assert (before, api_loaded, views_loaded) == ("0", "True", "True"), result.stderr
     assert int(frozen) > 50_000, result.stdout  # Django, the apps and their libraries
