@@ -17,8 +17,10 @@ before the lock was granted, would miss what the transaction it waited for had
 just written (the party that joined the waiting list, the same phone's first
 tap). On PostgreSQL, when a seat is free, that statement is the write: the
 registration, its ticket, the seats and the message, written only if
-`nobody_ahead` holds (common.rows.InsertIf, built before the lock); otherwise
-`registration_state` reads it and the writes follow.
+`nobody_ahead` holds (common.rows.InsertIf, built before the lock). When the
+date is full, the newcomer and its ticket are written to the waiting list if
+`phone_free` holds, by a statement that also counts who waits ahead
+(`waiting_ahead`). Otherwise `registration_state` reads it and the writes follow.
 """
 
 from dataclasses import dataclass
@@ -128,9 +130,9 @@ class RegistrationState:
 def registration_state(occurrence: Occurrence, *, phone: str) -> RegistrationState:
     """What a registration for the (locked) `occurrence` depends on, in one statement;
     run it after the lock is granted (see the module's docstring)."""
-    (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
+    waiting, waiting_params = _waiting(occurrence)
     existing_id, someone_waiting = read_together(
-        [(f"({live} LIMIT 1)", live_params), (f"EXISTS ({waiting})", waiting_params)]
+        [live_registration_id(occurrence, phone=phone), (f"EXISTS ({waiting})", waiting_params)]
     )
     return RegistrationState(existing_id, bool(someone_waiting))
 
@@ -141,6 +143,31 @@ def nobody_ahead(occurrence: Occurrence, *, phone: str) -> Statement:
     a seat; for common.rows.InsertIf, which evaluates it after the lock."""
     (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
     return f"NOT EXISTS ({live}) AND NOT EXISTS ({waiting})", [*live_params, *waiting_params]
+
+
+def phone_free(occurrence: Occurrence, *, phone: str) -> Statement:
+    """A SQL condition: `phone` has no live registration for `occurrence`, for
+    common.rows.InsertIf (a newcomer to a full date's waiting list)."""
+    live, params = _live_registration(occurrence, phone)
+    return f"NOT EXISTS ({live})", params
+
+
+def live_registration_id(occurrence: Occurrence, *, phone: str) -> Statement:
+    """A scalar expression: the id of `phone`'s live registration for `occurrence`, or NULL."""
+    live, params = _live_registration(occurrence, phone)
+    return f"({live} LIMIT 1)", params
+
+
+def waiting_ahead(registration: Registration) -> Statement:
+    """A scalar expression: how many wait ahead of `registration` for its date, in
+    the order of services.waiting_position (created_at, then id). For a registration
+    about to be written, its created_at must be the one it will be stored with (set
+    when its INSERT is built)."""
+    ops = connection.ops
+    created_at = ops.adapt_datetimefield_value(registration.created_at)
+    return (f"(SELECT COUNT(*) FROM {_registrations()} WHERE occurrence_id = %s AND status = %s "
+            "AND (created_at < %s OR (created_at = %s AND id < %s)))",
+            [registration.occurrence_id, Registration.Status.WAITING, created_at, created_at, registration.pk])
 
 
 def seats_statement(occurrence: Occurrence, count: int) -> Statement:

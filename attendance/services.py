@@ -22,9 +22,12 @@ from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, W
 from attendance.registration_sql import (
     date_ahead,
     date_for_update,
+    live_registration_id,
     nobody_ahead,
+    phone_free,
     registration_state,
     seats_statement,
+    waiting_ahead,
 )
 from attendance.selectors import day_counts_of, day_counts_read, registrations_for_phone
 from attendance.totals import local_day, visits_add, visits_statements
@@ -171,7 +174,10 @@ def registration_create(
     message made ready; while the date is locked, on PostgreSQL, when a seat is
     free: the locking read and one statement that writes the registration,
     ticket, seats and message if nobody waits and the phone is not registered
-    yet (attendance.registration_sql); otherwise a read of those, then the writes.
+    yet (attendance.registration_sql); when the date is full, one statement that
+    puts the registration and its ticket on the waiting list, if the phone is not
+    registered yet, and counts who waits ahead, then its message; otherwise a read
+    of those, then the writes.
     Raises RegistrationError with a code (invalid_phone, consent_required,
     not_open, cancelled, started, walk_in_only, not_yet_open, closed, ...).
     """
@@ -238,6 +244,24 @@ def registration_create(
                 if prepared is not None:
                     message_recorded(prepared)
                 return RegistrationOutcome(registration, created=True)
+
+        if registration.pk is not None and not fits:
+            # Full: the newcomer waits. Written with its ticket, unless the phone is
+            # registered already, in one statement that also counts who waits ahead
+            # (read after the lock, so everyone ahead is counted; made now, so the
+            # count uses the time stored). Then its message, which names the place.
+            _set_status(registration, Registration.Status.WAITING, now)
+            write = InsertIf(phone_free(locked, phone=phone), [registration, ticket])
+            written = write.run([waiting_ahead(registration), live_registration_id(locked, phone=phone)])
+            ahead_count, existing_id = write.values
+            if not written:
+                return _existing(existing_id)
+            position = ahead_count + 1
+            prepared = _first_message(registration, ahead, position=position)
+            if prepared is not None:
+                insert_together([prepared.message])
+                message_recorded(prepared)
+            return RegistrationOutcome(registration, created=True, position=position)
 
         # What other registrations wrote, read after the lock (registration_sql).
         state = registration_state(locked, phone=phone)

@@ -244,6 +244,11 @@ class InsertIf:
     are then (their values, pre_save included); `run()` executes it and returns
     whether the condition held, and so whether anything was written.
 
+    `run(read)` also evaluates scalar expressions (as common.sql.execute_together_reading)
+    on the database as it was before the statement, into `values`, whether or not
+    the condition held. They are given to run(), not here, so that they can use what
+    building the INSERTs set on the instances (an auto_now_add time, say).
+
     PostgreSQL only, and every obj but the last must have its primary key drawn
     already; each of `statements` must be an UPDATE or DELETE ending with its
     WHERE clause (the condition is added to it)."""
@@ -263,17 +268,20 @@ class InsertIf:
                 raise ValueError("Each statement must end with its WHERE clause.")
             ctes.append(f"_u{i} AS ({sql.strip()} AND (SELECT ok FROM _if))")
             self.params += values
-        last = f"_w{len(objs) - 1}"
-        self.sql = f"WITH {', '.join(ctes)} SELECT _if.ok, {last}.* FROM _if LEFT JOIN {last} ON TRUE"
+        self.with_ = f"WITH {', '.join(ctes)}"
+        self.last = f"_w{len(objs) - 1}"
         self.objs = objs
+        self.values: tuple = ()
 
-    def run(self) -> bool:
+    def run(self, read: list[Statement] = ()) -> bool:
+        expressions = "".join(f", {text.strip()}" for text, _ in read)
+        sql = f"{self.with_} SELECT _if.ok{expressions}, {self.last}.* FROM _if LEFT JOIN {self.last} ON TRUE"
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.params)
-            held, last_pk = cursor.fetchone()
+            cursor.execute(sql, self.params + [p for _, params in read for p in params])
+            held, *values, last_pk = cursor.fetchone()
+        self.values = tuple(values)
         if held:
             for obj in self.objs[:-1]:
                 inserted(obj, obj.pk)
             inserted(self.objs[-1], last_pk)
         return bool(held)
-

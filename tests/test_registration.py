@@ -13,6 +13,7 @@ from attendance.services import (
     registration_decline,
     registrations_erase_personal_data,
     waiting_list_promote,
+    waiting_position,
 )
 from events.models import Occurrence
 from events.services import occurrence_cancel, occurrence_set_capacity
@@ -73,6 +74,38 @@ def test_full_date_puts_registrants_on_the_waiting_list_with_their_position(venu
     assert (second_waiting.registration.status, second_waiting.position) == (S.WAITING, 2)
     assert seats(occurrence) == 2
     assert Message.objects.filter(kind=Message.Kind.WAITING).count() == 2
+
+
+def test_the_same_phone_on_a_full_dates_waiting_list_gets_its_place_back(venue):
+    # given a full date and a phone already waiting second in line
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    register(occurrence)
+    register(occurrence)
+    waiting = register(occurrence, phone="0912345678")
+    assert waiting.position == 2
+
+    # when the same phone registers again
+    again = register(occurrence, phone="+84912345678")
+
+    # then it gets the same registration and place back, and no second message
+    assert not again.created
+    assert (again.registration.pk, again.position) == (waiting.registration.pk, 2)
+    assert Registration.objects.filter(occurrence=occurrence).count() == 3
+    assert Message.objects.filter(registration=waiting.registration).count() == 1
+
+
+def test_a_waiting_registrants_message_names_their_place(venue):
+    # given a full date with one person waiting
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    register(occurrence)
+    register(occurrence)
+
+    # when another registers, then their message (in Vietnamese) names place 2, as their ticket page does
+    outcome = register(occurrence)
+    message = Message.objects.get(registration=outcome.registration)
+    assert message.kind == Message.Kind.WAITING
+    assert message.body.startswith("Danh sách chờ số 2: "), message.body
+    assert waiting_position(outcome.registration) == outcome.position == 2
 
 
 def test_nobody_jumps_the_waiting_list(venue):
@@ -249,6 +282,32 @@ def test_a_free_seat_is_made_ready_before_the_lock_and_written_in_one_statement(
     assert message.body.startswith("Ve ") and outcome.registration.ticket.secret in message.body
     assert message.dedupe_key == f"registration:{outcome.registration.pk}:confirmation:0"
     assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 1
+
+
+def test_a_newcomer_to_a_full_date_is_written_and_placed_in_one_statement_after_the_lock(venue):
+    # given a full date with one person waiting
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    occurrence = make_occurrence(venue=venue, capacity=1)
+    register(occurrence)
+    register(occurrence)
+
+    # when someone else registers
+    with CaptureQueriesContext(connection) as queries:
+        outcome = register(occurrence)
+
+    # then they are second in line, and on PostgreSQL, after the locking read, one
+    # statement writes the registration and ticket and counts who waits ahead, one the message
+    assert (outcome.registration.status, outcome.position) == (S.WAITING, 2)
+    if connection.vendor == "postgresql":
+        statements = [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+        locked_at = next(i for i, sql in enumerate(statements) if "FOR UPDATE" in sql)
+        held = statements[locked_at + 1:]
+        assert len(held) == 2, held
+        assert held[0].startswith("WITH _if AS") and "COUNT(*)" in held[0]
+        assert held[1].startswith('INSERT INTO "notifications_message"')
+    assert Message.objects.get(registration=outcome.registration).kind == Message.Kind.WAITING
 
 
 def test_the_first_message_follows_the_decision_taken_with_the_lock(venue):

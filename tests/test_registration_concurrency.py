@@ -17,9 +17,12 @@ def test_200_parallel_registrations_for_50_seats(venue):
     # given a date with 50 seats
     occurrence = make_occurrence(venue=venue, capacity=50)
 
+    told = {}  # registration id -> the place on the waiting list the registrant was told
+
     def attempt(indices):
         for i in indices:
-            register(occurrence, phone=f"0913{i:06d}", full_name=f"Người {i}")
+            outcome = register(occurrence, phone=f"0913{i:06d}", full_name=f"Người {i}")
+            told[outcome.registration.pk] = outcome.position
 
     # when 200 people register at once from 20 connections
     errors = at_once(attempt, [range(n, 200, 20) for n in range(20)])
@@ -32,6 +35,9 @@ def test_200_parallel_registrations_for_50_seats(venue):
     assert statuses.count("confirmed") == 50 and occurrence.seats_taken == 50
     # everyone confirmed arrived before everyone waiting
     assert statuses == ["confirmed"] * 50 + ["waiting"] * 150
+    # and each waiting registrant was told their own place, 1 to 150, in the order of the line
+    line = Registration.objects.filter(occurrence=occurrence, status="waiting").order_by("created_at", "pk")
+    assert [told[pk] for pk in line.values_list("pk", flat=True)] == list(range(1, 151))
     assert Occurrence.objects.get(pk=occurrence.pk).seats_taken == 50
 
 

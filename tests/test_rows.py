@@ -118,6 +118,31 @@ def test_rows_inserted_if_a_condition_holds_are_written_all_or_none(venue, holds
     assert registration._state.adding is (not holds) and ticket._state.adding is (not holds)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("holds", [True, False])
+def test_a_conditional_write_reads_the_database_as_it_was_before_it(venue, holds, django_assert_num_queries):
+    # given a new registration and its ticket with their ids drawn, and one registration on record
+    occurrence = make_occurrence(venue=venue)
+    earlier, _ = _new_registration(occurrence, phone="+84912000001")
+    earlier.save()
+    registration, ticket = _new_registration(occurrence)
+    count = ("(SELECT COUNT(*) FROM attendance_registration WHERE occurrence_id = %s)", [occurrence.pk])
+    with transaction.atomic():
+        registration.pk, ticket.pk = read_together(
+            [(next_id_expression(Registration), []), (next_id_expression(Ticket), [])]
+        )
+        write = InsertIf(("%s = 1", [1 if holds else 0]), [registration, ticket])
+
+        # when it runs with a read, in one statement
+        with django_assert_num_queries(1):
+            written = write.run([count, ("(SELECT %s::int * 2)", [21])])
+
+    # then the read's values come back whether or not it wrote, without the rows it wrote
+    assert written is holds
+    assert write.values == (1, 42)
+    assert Registration.objects.filter(occurrence=occurrence).count() == (2 if holds else 1)
+
+
 def test_rows_inserted_on_a_condition_need_postgresql_and_their_ids(venue):
     # given rows whose ids were not drawn (or another database)
     registration, ticket = _new_registration(make_occurrence(venue=venue))
