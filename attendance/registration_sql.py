@@ -141,8 +141,8 @@ def nobody_ahead(occurrence: Occurrence, *, phone: str) -> Statement:
     """A SQL condition: nobody waits for the (locked) `occurrence` and `phone` has no
     live registration for it, i.e. registration_state's answer lets a newcomer take
     a seat; for common.rows.InsertIf, which evaluates it after the lock."""
-    (live, live_params), (waiting, waiting_params) = _live_registration(occurrence, phone), _waiting(occurrence)
-    return f"NOT EXISTS ({live}) AND NOT EXISTS ({waiting})", [*live_params, *waiting_params]
+    (free, free_params), (waiting, waiting_params) = phone_free(occurrence, phone=phone), _waiting(occurrence)
+    return f"{free} AND NOT EXISTS ({waiting})", [*free_params, *waiting_params]
 
 
 def phone_free(occurrence: Occurrence, *, phone: str) -> Statement:

@@ -249,6 +249,11 @@ def test_waiting_list_promote_is_harmless_when_nothing_is_free(venue):
     assert waiting_list_promote(occurrence_id=occurrence.pk) == []
 
 
+def _statements(queries) -> list[str]:
+    """The SQL captured, without the transaction's own BEGIN, COMMIT and savepoints."""
+    return [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+
+
 def test_a_free_seat_is_made_ready_before_the_lock_and_written_in_one_statement(venue, settings):
     # given a date with free seats, a venue's own confirmation template and SMS policy
     from django.db import connection
@@ -269,7 +274,7 @@ def test_a_free_seat_is_made_ready_before_the_lock_and_written_in_one_statement(
     # then the date and the venue's texts are read before the lock, and on PostgreSQL one
     # statement follows the locking read: the registration, ticket, seats and message,
     # if nobody waits (checked in it)
-    statements = [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+    statements = _statements(queries)
     read_at = next(i for i, sql in enumerate(statements) if "notifications_messagetemplate" in sql)
     assert statements[read_at].startswith('SELECT o."id"') and "FOR UPDATE" not in statements[read_at]
     held = statements[read_at + 1:]
@@ -301,7 +306,7 @@ def test_a_newcomer_to_a_full_date_is_written_and_placed_in_one_statement_after_
     # statement writes the registration and ticket and counts who waits ahead, one the message
     assert (outcome.registration.status, outcome.position) == (S.WAITING, 2)
     if connection.vendor == "postgresql":
-        statements = [q["sql"] for q in queries if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+        statements = _statements(queries)
         locked_at = next(i for i, sql in enumerate(statements) if "FOR UPDATE" in sql)
         held = statements[locked_at + 1:]
         assert len(held) == 2, held
