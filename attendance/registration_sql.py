@@ -159,10 +159,10 @@ def live_registration_id(occurrence: Occurrence, *, phone: str) -> Statement:
 
 
 def waiting_ahead(registration: Registration) -> Statement:
-    """A scalar expression: how many wait ahead of `registration` for its date, in
-    the order of services.waiting_position (created_at, then id). For a registration
-    about to be written, its created_at must be the one it will be stored with (set
-    when its INSERT is built)."""
+    """A scalar expression: how many wait ahead of `registration` for its date, in the
+    line's order (created_at, then id; services.waiting_position is this plus one).
+    For a registration about to be written, its created_at must be the one it will
+    be stored with (set when its INSERT is built)."""
     ops = connection.ops
     created_at = ops.adapt_datetimefield_value(registration.created_at)
     return (f"(SELECT COUNT(*) FROM {_registrations()} WHERE occurrence_id = %s AND status = %s "

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +33,7 @@ from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
 from common.rows import InsertIf, insert_together
+from common.sql import read_together
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import (
@@ -133,10 +133,8 @@ def waiting_position(registration: Registration) -> int | None:
     """1 for the first in line; None when not waiting."""
     if registration.status != Registration.Status.WAITING:
         return None
-    ahead = Registration.objects.filter(
-        occurrence_id=registration.occurrence_id, status=Registration.Status.WAITING
-    ).filter(Q(created_at__lt=registration.created_at) | Q(created_at=registration.created_at, pk__lt=registration.pk))
-    return ahead.count() + 1
+    (ahead,) = read_together([waiting_ahead(registration)])
+    return ahead + 1
 
 
 @dataclass
