@@ -23,10 +23,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attendance import serializers as s
-from attendance.door_auth import CachedTokenAuthentication, door_venues_of_token
+from attendance.door_auth import (
+    CachedTokenAuthentication,
+    RememberedTokenAuthentication,
+    door_venues_of_token,
+    forget_token,
+    grant_read,
+    is_remembered,
+)
 from attendance.models import CheckIn, WalkIn
 from attendance.selectors import occurrences_of_day, tickets_for_day, venue_day_counts
-from attendance.services import checkin_undo, ticket_redeem, walkin_record, walkin_undo
+from attendance.services import ScanNotConfirmed, checkin_undo, ticket_redeem, walkin_record, walkin_undo
 from attendance.texts import SCAN_COLOURS, SCAN_MESSAGES
 from common.errors import DomainError
 from venues.models import Venue
@@ -130,8 +137,9 @@ def _counts(venue: Venue, day: dt.date | None = None) -> dict:
 # -- the actions, shared by the single endpoints and the sync batch ------------------
 
 
-def _scan(*, venue: Venue, data: dict, user, device: str = "", with_counts: bool = False) -> dict:
-    """The scan's answer; with `with_counts`, its "counts" too (read with the scan)."""
+def _scan(*, venue: Venue, data: dict, user, device: str = "", with_counts: bool = False, confirm=None) -> dict:
+    """The scan's answer; with `with_counts`, its "counts" too (read with the scan).
+    `confirm`: see ticket_redeem."""
     with _refusals():
         outcome = ticket_redeem(
             code=data["code"],
@@ -144,6 +152,7 @@ def _scan(*, venue: Venue, data: dict, user, device: str = "", with_counts: bool
             scanned_at=data.get("scanned_at"),
             offline=data.get("offline", False),
             with_counts=with_counts,
+            confirm=confirm,
         )
     if outcome.checkin.venue_id != venue.pk:
         # A scan id is the client's promise of uniqueness; never answer another venue's scan.
@@ -259,6 +268,9 @@ class DoorAPIView(APIView):
 
 
 class DoorScanView(DoorAPIView):
+    # A scanner's token is answered from this process's memory, confirmed by the scan itself.
+    authentication_classes = [RememberedTokenAuthentication, SessionAuthentication]
+
     @extend_schema(
         tags=["door"],
         operation_id="door_scan",
@@ -273,8 +285,31 @@ class DoorScanView(DoorAPIView):
     )
     def post(self, request):
         data = _valid(s.DoorScanSerializer, request.data)
+        if is_remembered(request.auth):
+            try:
+                venue = _door_venue(self.doors, data["venue"])
+            except DoorError:  # perhaps a door given, or a venue renamed, since it was remembered
+                venue = None
+            if venue is not None:
+                try:
+                    return Response(_scan(
+                        venue=venue, data=data, user=request.user, with_counts=True,
+                        confirm=grant_read(request.auth, venue),
+                    ))
+                except ScanNotConfirmed:
+                    pass
+            self._authenticate_again(request)
         venue = _door_venue(self.doors, data["venue"])
         return Response(_scan(venue=venue, data=data, user=request.user, with_counts=True))
+
+    def _authenticate_again(self, request) -> None:
+        """The remembered token no longer holds as it was: read it from the database
+        (401 when it no longer authenticates, 403 when its user has no door left)."""
+        key = request.auth.key
+        forget_token(key)
+        request.user, request.auth = CachedTokenAuthentication().authenticate_credentials(key)
+        self.__dict__.pop("doors", None)
+        self.check_permissions(request)
 
 
 class DoorUndoView(DoorAPIView):

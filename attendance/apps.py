@@ -7,4 +7,7 @@ class AttendanceConfig(AppConfig):
     verbose_name = _("Attendance")
 
     def ready(self):
-        from attendance import door_auth  # noqa: F401  (connects its signal receivers)
+        from attendance import (
+            door_auth,  # noqa: F401  (connects its signal receivers)
+            schema,  # noqa: F401  (registers its OpenAPI extension)
+        )

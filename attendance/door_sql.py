@@ -26,7 +26,7 @@ from schedule.models import Event
 
 from attendance.models import CheckIn, Registration, Ticket
 from common.rows import Join, RowsRead, insert_statement, inserted
-from common.sql import Statement, execute_together_reading
+from common.sql import Statement, execute_together_reading, read_together
 from events.models import Occurrence, Programme
 
 # The tables of the locking read, from the ticket outwards, and the fields read.
@@ -47,6 +47,13 @@ def ticket_for_update(secret: str) -> Ticket | None:
     """The ticket whose secret is `secret`, locked until the transaction ends, with
     `ticket.registration.occurrence.programme.event` read in the same statement."""
     return TICKET_READ.read([secret])
+
+
+def ticket_for_update_reading(secret: str, read: list[Statement]) -> tuple[Ticket | None, tuple]:
+    """(ticket_for_update(secret), the values of `read`, scalar expressions): read in
+    the same statement, or in one of their own when no ticket matches."""
+    ticket, values = TICKET_READ.read_with([secret], read)
+    return ticket, values if ticket is not None else read_together(read)
 
 
 def admitted_statement(ticket: Ticket, count: int) -> Statement:

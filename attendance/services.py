@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from attendance.door_sql import scan_record, ticket_for_update
+from attendance.door_sql import scan_record, ticket_for_update, ticket_for_update_reading
 from attendance.models import CheckIn, ManualAttendance, Registration, Ticket, WalkIn
 from attendance.registration_sql import (
     date_ahead,
@@ -33,7 +33,7 @@ from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
 from common.rows import InsertIf, insert_together
-from common.sql import read_together
+from common.sql import Statement, read_together
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import (
@@ -507,17 +507,29 @@ def _details(ticket: Ticket | None, checkin: CheckIn) -> dict:
     return details
 
 
-def _lock_ticket(code: str) -> Ticket | None:
+def _lock_ticket(code: str, confirm: Statement | None) -> Ticket | None:
     """The ticket whose secret is `code`, locked for this transaction, in one query.
-    Only the secret opens the door; the digests scanners keep offline do not."""
+    Only the secret opens the door; the digests scanners keep offline do not.
+    `confirm` is read with it (on its own when no ticket matches), and the scan
+    goes no further when it is false."""
     code = (code or "").strip()
     if not code or len(code) > 64:
-        return None
-    return ticket_for_update(code)
+        ticket, values = None, (read_together([confirm]) if confirm else ())
+    elif confirm:
+        ticket, values = ticket_for_update_reading(code, [confirm])
+    else:
+        return ticket_for_update(code)
+    if confirm and not values[0]:
+        raise ScanNotConfirmed
+    return ticket
 
 
 class ScanError(DomainError):
     pass
+
+
+class ScanNotConfirmed(Exception):
+    """The caller's `confirm` read was false: nothing was recorded."""
 
 
 def _check_occurrence_at(venue, occurrence_id: int | None, ticket: Ticket | None) -> None:
@@ -569,6 +581,7 @@ def ticket_redeem(
     offline: bool = False,
     now: dt.datetime | None = None,
     with_counts: bool = False,
+    confirm: Statement | None = None,
 ) -> ScanOutcome:
     """Redeem one scan at the door (shaped like pretix's perform_checkin).
 
@@ -582,7 +595,11 @@ def ticket_redeem(
     checked in. `headcount` admits part of a group (27 of 30). An `occurrence_id`
     not at `venue` raises ScanError, and nothing is recorded. `with_counts`: the
     outcome also brings the venue's live counters for today, read in the scan's
-    own write (one round trip fewer per scan at a busy door).
+    own write (one round trip fewer per scan at a busy door). `confirm`: a scalar
+    read that must be true for the scan to be judged and recorded, read with the
+    ticket's lock (the caller's check that it may still act, such as
+    attendance.door_auth.grant_read); when false, ScanNotConfirmed is raised and
+    nothing is recorded.
     """
     now = now or timezone.now()
     today = local_day(now)
@@ -597,7 +614,7 @@ def ticket_redeem(
     # first answer is given again. Fresh scans, the common case, save a query.
     try:
         with transaction.atomic():
-            ticket = _lock_ticket(code)
+            ticket = _lock_ticket(code, confirm)
             _check_occurrence_at(venue, occurrence_id, ticket)
             if ticket is None:
                 checkin = CheckIn(

@@ -644,9 +644,10 @@ class Breakdown:
 # Stages of a request, found by (file path ending, function name) in a cProfile of
 # the in-process requests; a stage that is not found (code renamed) is left out.
 SCAN_STAGES = [
-    ("token authentication (`CachedTokenAuthentication`: the cache, or `authtoken_token` and the roles)",
+    ("token authentication (`RememberedTokenAuthentication`: this worker's memory, else the cache, else "
+     "`authtoken_token` and the roles)",
      "rest_framework/views.py", "perform_authentication"),
-    ("permission: door roles (`Doors`, from the cached token)", "rest_framework/views.py", "check_permissions"),
+    ("permission: door roles (`Doors`, from the remembered token)", "rest_framework/views.py", "check_permissions"),
     ("request validation (serializer)", "attendance/api.py", "_valid"),
     ("venue of the door (`_door_venue`)", "attendance/api.py", "_door_venue"),
     ("`ticket_redeem` (find and lock, validate, insert, update, visit totals)", "attendance/services.py",

@@ -228,8 +228,9 @@ LIFELONG_LEARNING_MIN_OCCURRENCES = envint("LIFELONG_LEARNING_MIN_OCCURRENCES", 
 # Requests per client to the public targets API (DRF rate: "120/min").
 TARGETS_API_RATE = os.getenv("TARGETS_API_RATE", "120/min")
 WALKIN_MAX_COUNT = envint("WALKIN_MAX_COUNT", "500")
-# How long a door scanner's token, its user and door venues are kept in the cache
-# (attendance.door_auth; forgotten at once when one of them is saved); 0: not cached.
+# How long a door scanner's token, its user and door venues are kept in the cache and,
+# for scans, in each worker (attendance.door_auth; forgotten at once when one of them is
+# saved, and confirmed by every scan); 0: not cached.
 DOOR_TOKEN_CACHE_SECONDS = envint("DOOR_TOKEN_CACHE_SECONDS", "60")
 
 REST_FRAMEWORK = {

@@ -272,3 +272,13 @@ def test_schema_generates_without_warnings(db):
 
     # then it does not raise
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_every_door_endpoint_takes_the_same_token_or_the_session(client, db):
+    # when the OpenAPI schema is requested as JSON
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    # then the scan, like the door's other endpoints, accepts one token scheme or the session
+    assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    for path in ("/api/door/scan", "/api/door/undo", "/api/door/sync"):
+        assert schema["paths"][path]["post"]["security"] == [{"tokenAuth": []}, {"cookieAuth": []}], path

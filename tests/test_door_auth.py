@@ -11,9 +11,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from attendance.models import CheckIn
 from events.models import Occurrence
 from tests.attendance_helpers import make_occurrence, register
-from venues.models import StaffRole
+from tests.factories import make_user
+from venues.models import StaffRole, Venue
 
 
 @pytest.fixture
@@ -43,18 +45,37 @@ def tables_read(queries) -> str:
     return " ".join(q["sql"] for q in queries)
 
 
-def test_a_second_scan_reads_neither_the_token_nor_the_roles(venue, door, scanner):
+class CacheSpy:
+    """The cache, with every call counted."""
+
+    def __init__(self, cache):
+        self.cache, self.calls = cache, []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self.cache, name)
+
+
+def test_a_second_scan_asks_the_cache_nothing_and_confirms_the_token_in_its_locking_read(
+    venue, door, scanner, monkeypatch
+):
+    from attendance import door_auth
+
     # given a scanner that has scanned once
     assert scan(scanner, venue.slug, door[0]).status_code == 200
+    spy = CacheSpy(door_auth.cache)
+    monkeypatch.setattr(door_auth, "cache", spy)
 
     # when it scans again
     with CaptureQueriesContext(connection) as queries:
         response = scan(scanner, venue.slug, door[1])
 
-    # then it is admitted without reading the token or the door roles again
+    # then it is admitted with its token remembered by this process, not asked of the cache,
+    # and the token and door roles are read only inside the statement that locks the ticket
     assert response.status_code == 200 and response.json()["result"] == "ok"
-    assert "authtoken_token" not in tables_read(queries)
-    assert "venues_staffrole" not in tables_read(queries)
+    assert spy.calls == []
+    reading = [q["sql"] for q in queries if "authtoken_token" in q["sql"] or "venues_staffrole" in q["sql"]]
+    assert len(reading) == 1 and 'FROM "attendance_ticket" t INNER JOIN' in reading[0]
 
 
 def test_with_the_cache_off_every_scan_reads_the_token(venue, door, scanner, settings):
@@ -114,6 +135,102 @@ def test_a_renamed_venue_is_known_by_its_new_address_at_once(venue, door, scanne
 
     assert scan(scanner, "thu-vien-moi", door[1]).json()["result"] == "ok"
     assert scan(scanner, old_slug, door[2]).json()["code"] == "unknown_venue"
+
+
+# Changes made by another process (or by queryset.update()) send no signal that reaches
+# this process's memory: the scan itself must find out, and record nothing.
+
+
+def remembered_scanner(venue, door, scanner):
+    assert scan(scanner, venue.slug, door[0]).json()["result"] == "ok"
+    assert scan(scanner, venue.slug, door[1]).json()["result"] == "ok"  # answered from memory
+
+
+def nothing_recorded(ticket, before: int) -> bool:
+    ticket.refresh_from_db()
+    return CheckIn.objects.count() == before and ticket.admitted == 0
+
+
+def without_signals(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_a_door_role_removed_without_signals_refuses_the_next_scan_and_records_nothing(
+    venue, door, scanner, teammate
+):
+    # given a scanner whose token this process remembers
+    remembered_scanner(venue, door, scanner)
+    before = CheckIn.objects.count()
+
+    # when another process removes the person's door role
+    without_signals("DELETE FROM venues_staffrole WHERE user_id = %s", [teammate.pk])
+
+    # then the next scan is refused as the database now says, and nothing is recorded
+    response = scan(scanner, venue.slug, door[2])
+    assert response.status_code == 403 and response.json()["code"] == "not_door_staff"
+    assert nothing_recorded(door[2], before)
+
+
+def test_a_user_deactivated_without_signals_is_refused_at_the_next_scan(venue, door, scanner, teammate):
+    remembered_scanner(venue, door, scanner)
+    before = CheckIn.objects.count()
+
+    type(teammate).objects.filter(pk=teammate.pk).update(is_active=False)
+
+    response = scan(scanner, venue.slug, door[2])
+    assert response.status_code == 401 and response.has_header("WWW-Authenticate")
+    assert nothing_recorded(door[2], before)
+
+
+def test_a_token_deleted_without_signals_is_refused_even_for_an_unknown_code(venue, door, scanner, teammate):
+    remembered_scanner(venue, door, scanner)
+    before = CheckIn.objects.count()
+
+    without_signals("DELETE FROM authtoken_token WHERE user_id = %s", [teammate.pk])
+
+    # then neither a ticket nor a code that matches no ticket is judged or recorded
+    unknown = scanner.post(
+        "/api/door/scan", {"code": "no-such-ticket", "scan_id": uuid.uuid4().hex, "venue": venue.slug}, format="json"
+    )
+    assert unknown.status_code == 401
+    assert scan(scanner, venue.slug, door[2]).status_code == 401
+    assert nothing_recorded(door[2], before)
+
+
+def test_a_venue_renamed_without_signals_is_known_only_by_its_new_address(venue, door, scanner):
+    remembered_scanner(venue, door, scanner)
+
+    Venue.objects.filter(pk=venue.pk).update(slug="thu-vien-moi")
+
+    assert scan(scanner, venue.slug, door[2]).json()["code"] == "unknown_venue"
+    assert scan(scanner, "thu-vien-moi", door[2]).json()["result"] == "ok"
+
+
+def test_a_door_given_without_signals_opens_at_the_next_scan(venue, other_venue, door, scanner, teammate):
+    remembered_scanner(venue, door, scanner)
+
+    StaffRole.objects.bulk_create([StaffRole(user=teammate, role=StaffRole.Role.DOOR, venue=other_venue)])
+
+    response = scan(scanner, other_venue.slug, door[2])
+    assert response.status_code == 200 and response.json()["result"] == "wrong_venue"
+
+
+def test_this_process_remembers_a_bounded_number_of_tokens(venue, door, teammate, owner, monkeypatch):
+    from attendance import door_auth
+
+    # given room for two tokens
+    monkeypatch.setattr(door_auth, "REMEMBERED_MAX", 2)
+    monkeypatch.setattr(door_auth, "_remembered", {})
+    keys = [Token.objects.create(user=user).key for user in (teammate, owner)]
+    keys.append(Token.objects.create(user=make_user(username="third", role=StaffRole.Role.DOOR, venue=venue)).key)
+
+    # when three scanners authenticate in turn
+    for key in keys:
+        door_auth.RememberedTokenAuthentication().authenticate_credentials(key)
+
+    # then the two most recent are remembered
+    assert set(door_auth._remembered) == {door_auth._cache_key(k) for k in keys[1:]}
 
 
 class BrokenCache:

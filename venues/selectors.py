@@ -36,7 +36,7 @@ def venues_for_user(user, capability: str = VIEW) -> QuerySet[Venue]:
         return Venue.objects.none()
     if user.is_superuser:
         return Venue.objects.all()
-    roles = [r for r, caps in _CAPABILITIES.items() if capability in caps]
+    roles = roles_with(capability)
     condition = Q(pk__in=[])
     for staff_role in StaffRole.objects.filter(user=user, role__in=roles).select_related("admin_unit"):
         if staff_role.venue_id:
@@ -44,6 +44,11 @@ def venues_for_user(user, capability: str = VIEW) -> QuerySet[Venue]:
         else:
             condition |= venues_in_unit_q(staff_role.admin_unit)
     return Venue.objects.filter(condition).distinct()
+
+
+def roles_with(capability: str) -> list[str]:
+    """The roles that give `capability`."""
+    return [r for r, caps in _CAPABILITIES.items() if capability in caps]
 
 
 def venues_by_slug_for_user(user, capability: str) -> dict[str, Venue] | None:
@@ -56,10 +61,11 @@ def venues_by_slug_for_user(user, capability: str) -> dict[str, Venue] | None:
         return {}
     if user.is_superuser:
         return None
-    roles = [r for r, caps in _CAPABILITIES.items() if capability in caps]
     return {
         role.venue.slug: role.venue
-        for role in StaffRole.objects.filter(user=user, role__in=roles, venue__isnull=False).select_related("venue")
+        for role in StaffRole.objects.filter(
+            user=user, role__in=roles_with(capability), venue__isnull=False
+        ).select_related("venue")
     }
 
 
