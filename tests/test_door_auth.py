@@ -216,6 +216,27 @@ def test_a_door_given_without_signals_opens_at_the_next_scan(venue, other_venue,
     assert response.status_code == 200 and response.json()["result"] == "wrong_venue"
 
 
+def test_the_scans_confirmation_gives_each_door_to_whom_the_door_roles_give_it(
+    venue, other_venue, owner, teammate, outsider, officer
+):
+    from attendance.door_auth import grant_read
+    from common.sql import read_together
+    from venues.selectors import DOOR, venues_by_slug_for_user
+
+    # given people with every kind of role, a superuser and a deactivated door keeper
+    people = [owner, teammate, outsider, officer, make_user(username="root", is_superuser=True)]
+    people.append(make_user(username="gone", role=StaffRole.Role.DOOR, venue=venue, is_active=False))
+    for person in people:
+        token, _ = Token.objects.get_or_create(user=person)
+        for place in (venue, other_venue):
+            # when the scan's confirmation is read for their token at each venue
+            (confirmed,) = read_together([grant_read(token, place)])
+
+            # then it agrees with the venues the door roles give them (None: every venue)
+            doors = venues_by_slug_for_user(person, DOOR)
+            assert bool(confirmed) == (doors is None or place.slug in doors), (person.username, place.slug)
+
+
 def test_this_process_remembers_a_bounded_number_of_tokens(venue, door, teammate, owner, monkeypatch):
     from attendance import door_auth
 
