@@ -11,7 +11,9 @@ router.register("venues", VenueViewSet, basename="venue")
 router.register("occurrences", PublicOccurrenceViewSet, basename="occurrence")
 router.register("staff/programmes", StaffProgrammeViewSet, basename="staff-programme")
 
-urlpatterns = router.urls + [
+# The door's endpoints first: a scan is the most frequent request, and the
+# router's patterns (each with a format-suffix twin) are tried in order.
+urlpatterns = [
     path("door/scan", door.DoorScanView.as_view(), name="door-scan"),
     path("door/undo", door.DoorUndoView.as_view(), name="door-undo"),
     path("door/walkins", door.DoorWalkInView.as_view(), name="door-walkins"),
@@ -20,4 +22,5 @@ urlpatterns = router.urls + [
     path("door/today", door.DoorTodayView.as_view(), name="door-today"),
     path("targets/totals", targets.VisitTotalsView.as_view(), name="targets-totals"),
     path("targets/progress", targets.IndicatorProgressView.as_view(), name="targets-progress"),
+    *router.urls,
 ]
