@@ -11,6 +11,7 @@ from attendance.models import CheckIn, Ticket
 from attendance.selectors import occurrence_counts, tickets_for_day
 from attendance.services import (
     ScanError,
+    ScanNotConfirmed,
     WalkInError,
     checkin_undo,
     registration_cancel,
@@ -131,6 +132,23 @@ def test_a_ticket_scanned_for_its_own_date_needs_no_extra_lookup(now_occurrence,
 
     # then it is admitted without asking where the chosen date is
     assert outcome.result == R.OK
+
+@pytest.mark.parametrize("code", ["ticket", "no-such-ticket", ""])
+def test_a_scan_whose_confirmation_fails_is_neither_judged_nor_recorded(now_occurrence, venue, code):
+    # given a ticket, a code that matches none, or no code at all
+    ticket = ticket_for(now_occurrence)
+    code = ticket.secret if code == "ticket" else code
+
+    # when it is redeemed with a confirmation that the caller may no longer act
+    with pytest.raises(ScanNotConfirmed):
+        ticket_redeem(code=code, venue=venue, scan_id=scan_id(), confirm=("1 = 0", []))
+
+    # then nothing is recorded; with one that holds, it is judged as always
+    assert CheckIn.objects.count() == 0 and Ticket.objects.get(pk=ticket.pk).admitted == 0
+    outcome = ticket_redeem(code=code, venue=venue, scan_id=scan_id(), confirm=("1 = 1", []))
+    assert outcome.result == (R.OK if code == ticket.secret else R.UNKNOWN)
+    assert CheckIn.objects.count() == 1
+
 
 def test_too_early_and_too_late(venue, settings):
     settings.CHECKIN_OPENS_MINUTES = 60
