@@ -34,7 +34,7 @@ from attendance.services import (
     ticket_lookup_send,
     waiting_position,
 )
-from common.throttle import client_ip, throttle_hit
+from common.throttle import client_ip, throttle_hits
 from events.models import Occurrence
 
 # (attempts, seconds) per scope; settings.ATTENDANCE_THROTTLES overrides any of them.
@@ -63,8 +63,25 @@ MADE_HERE_MAX_AGE = 400 * 24 * 3600
 
 
 def _within_limit(request, scope: str, key: str) -> tuple[bool, int]:
-    limit, window = {**THROTTLES, **getattr(settings, "ATTENDANCE_THROTTLES", {})}[scope]
-    return throttle_hit(scope, key, limit=limit, window=window), window
+    return _within_limits([(scope, key)])
+
+
+def _attempt_within_limits(request, kind: str, phone: str | None) -> tuple[bool, int]:
+    """Count an attempt ("register", "lookup") for the client's address and, once
+    the form gave one, for its phone, in one round trip to the cache."""
+    return _within_limits([(f"{kind}_ip", client_ip(request))] + ([(f"{kind}_phone", phone)] if phone else []))
+
+
+def _within_limits(hits: list[tuple[str, str]]) -> tuple[bool, int]:
+    """Count one attempt for each (scope, key), in one round trip to the cache:
+    (True, 0) when all are within their limits, else (False, the window of the
+    first one over it)."""
+    throttles = {**THROTTLES, **getattr(settings, "ATTENDANCE_THROTTLES", {})}
+    limits = [(scope, key, *throttles[scope]) for scope, key in hits]
+    for allowed, (_scope, _key, _limit, window) in zip(throttle_hits(limits), limits):
+        if not allowed:
+            return False, window
+    return True, 0
 
 
 def _throttled(request, window: int) -> HttpResponse:
@@ -125,16 +142,14 @@ def register(request, pk):
 def _register_post(request, pk):
     """A registration: the form's own checks, then registration_create, which reads
     and locks the date. The date is read for a page only when one is shown again."""
-    allowed, window = _within_limit(request, "register_ip", client_ip(request))
-    if not allowed:
-        return _throttled(request, window)
     form_class = GroupRegistrationForm if request.GET.get("group") == "1" else RegistrationForm
     form = form_class(request.POST, occurrence=None)
-    if not form.is_valid():
-        return _register_page(request, pk, data=request.POST)
-    allowed, window = _within_limit(request, "register_phone", form.cleaned_data["phone"])
+    valid = form.is_valid()
+    allowed, window = _attempt_within_limits(request, "register", form.cleaned_data["phone"] if valid else None)
     if not allowed:
         return _throttled(request, window)
+    if not valid:
+        return _register_page(request, pk, data=request.POST)
     try:
         outcome = registration_create(occurrence_id=pk, language=get_language(), **form.registration_fields())
     except Occurrence.DoesNotExist as missing:
@@ -286,15 +301,13 @@ def ticket_cancel(request, secret):
 @require_http_methods(["GET", "HEAD", "POST"])
 def ticket_lookup_start(request):
     if request.method == "POST":
-        allowed, window = _within_limit(request, "lookup_ip", client_ip(request))
+        form = TicketLookupForm(request.POST)
+        valid = form.is_valid()
+        allowed, window = _attempt_within_limits(request, "lookup", form.cleaned_data["phone"] if valid else None)
         if not allowed:
             return _throttled(request, window)
-        form = TicketLookupForm(request.POST)
-        if form.is_valid():
+        if valid:
             phone = form.cleaned_data["phone"]
-            allowed, window = _within_limit(request, "lookup_phone", phone)
-            if not allowed:
-                return _throttled(request, window)
             ticket_lookup_send(phone=phone, language=get_language(), now=timezone.now())
             # The same answer whether or not the number has tickets.
             return redirect("attendance:ticket_lookup_sent")

@@ -660,7 +660,7 @@ SCAN_STAGES = [
     ("JSON rendering (DRF `Response.rendered_content`)", "rest_framework/response.py", "rendered_content"),
 ]
 REGISTER_STAGES = [
-    ("throttles (cache)", "attendance/views.py", "_within_limit"),
+    ("throttles (cache; address and phone in one round trip)", "attendance/views.py", "_within_limits"),
     ("form validation (phone parsing)", "django/forms/forms.py", "is_valid"),
     ("`registration_create` (read the date, lock it, write registration, ticket, seats, message)",
      "attendance/services.py", "registration_create"),

@@ -12,30 +12,44 @@ logger = logging.getLogger(__name__)
 def throttle_hit(scope: str, key: str, *, limit: int, window: int) -> bool:
     """Count one attempt; True while `key` stays within `limit` per `window` seconds.
     With the cache down, attempts are let through (and the log says so): citizens can
-    still register while Redis is restarted.
+    still register while Redis is restarted."""
+    return throttle_hits([(scope, key, limit, window)])[0]
 
-    On Redis (django-redis) one round trip: INCR, and with it EXPIRE … NX, which sets
-    the window's expiry on a new count only. They are pipelined without MULTI (a
-    third cheaper): if the connection drops between the two, the next hit in the
-    window sets the expiry, and a count left without one is never read again (the
-    window is in its key). Other caches: add, else incr."""
-    bucket = int(time.time() // window)
-    cache_key = f"throttle:{scope}:{key}:{bucket}"
+
+def throttle_hits(hits: list[tuple[str, str, int, int]]) -> list[bool]:
+    """`throttle_hit` for several (scope, key, limit, window) at once, such as a
+    request's address and the phone it names: one answer each, in order.
+
+    On Redis (django-redis) one round trip for all of them: for each, INCR and
+    with it EXPIRE … NX, which sets the window's expiry on a new count only. They
+    are pipelined without MULTI (a third cheaper): if the connection drops between
+    the two, the next hit in the window sets the expiry, and a count left without
+    one is never read again (the window is in its key). Other caches: add, else
+    incr, one key after the other."""
+    now = time.time()
+    keys = [f"throttle:{scope}:{key}:{int(now // window)}" for scope, key, _limit, window in hits]
     try:
         redis = _redis(cache)
         if redis is not None:
-            full_key = cache.make_key(cache_key)
-            count, _ = redis.pipeline(transaction=False).incr(full_key).expire(full_key, window + 1, nx=True).execute()
-            return count <= limit
-        if cache.add(cache_key, 1, timeout=window + 1):
-            return True
-        try:
-            return cache.incr(cache_key) <= limit
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=window + 1)
-            return True
+            pipeline = redis.pipeline(transaction=False)
+            for cache_key, (_scope, _key, _limit, window) in zip(keys, hits):
+                full_key = cache.make_key(cache_key)
+                pipeline.incr(full_key).expire(full_key, window + 1, nx=True)
+            counts = pipeline.execute()[::2]
+            return [count <= limit for count, (_scope, _key, limit, _window) in zip(counts, hits)]
+        return [_hit_elsewhere(cache_key, limit, window) for cache_key, (_s, _k, limit, window) in zip(keys, hits)]
     except Exception:  # the cache server unreachable or refusing
-        logger.warning("rate limit cache unavailable; %s not limited", scope, exc_info=True)
+        logger.warning("rate limit cache unavailable; %s not limited", ", ".join(h[0] for h in hits), exc_info=True)
+        return [True] * len(hits)
+
+
+def _hit_elsewhere(cache_key: str, limit: int, window: int) -> bool:
+    if cache.add(cache_key, 1, timeout=window + 1):
+        return True
+    try:
+        return cache.incr(cache_key) <= limit
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=window + 1)
         return True
 
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from common.throttle import throttle_hit
+from common.throttle import throttle_hit, throttle_hits
 
 
 def test_attempts_within_the_limit_pass_and_the_next_is_refused():
@@ -44,3 +44,22 @@ def test_on_redis_an_attempt_is_one_round_trip_and_its_count_expires_with_the_wi
     (stored,) = [k for k in client.keys(cache.make_key(f"throttle:test:{key}:*"))]
     assert int(client.get(stored)) == 2
     assert 590 < client.ttl(stored) <= 601
+
+
+@pytest.mark.redis
+def test_on_redis_an_address_and_a_phone_are_counted_in_one_round_trip(monkeypatch):
+    # given a spy on the batches sent to Redis
+    import redis
+
+    batches = []
+    execute = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lambda self, *a, **k: batches.append(len(self.command_stack)) or execute(self, *a, **k))
+    address, phone = uuid.uuid4().hex, uuid.uuid4().hex
+
+    # when an address (limit 3) and a phone (limit 1) are counted together twice
+    first = throttle_hits([("test_ip", address, 3, 600), ("test_phone", phone, 1, 600)])
+    second = throttle_hits([("test_ip", address, 3, 600), ("test_phone", phone, 1, 600)])
+
+    # then each time both were counted in one batch, each against its own limit
+    assert batches == [4, 4]
+    assert first == [True, True] and second == [True, False]

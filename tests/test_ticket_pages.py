@@ -389,6 +389,21 @@ def test_registration_posts_are_limited_per_ip(client, venue, settings):
     assert Registration.objects.count() == 3
 
 
+def test_invalid_registration_posts_count_against_their_address_too(client, venue, settings):
+    # given two attempts per window from one address
+    settings.ATTENDANCE_THROTTLES = {"register_ip": (2, 600)}
+    occurrence = make_occurrence(venue=venue)
+
+    # when two forms with a bad phone are sent, then a good one
+    bad = [client.post(register_url(occurrence), form_data(phone="123"), REMOTE_ADDR="10.0.0.1") for _ in range(2)]
+    good = client.post(register_url(occurrence), form_data(phone="0912345600"), REMOTE_ADDR="10.0.0.1")
+
+    # then the bad ones were shown again with their error, and the third attempt is refused
+    assert [r.status_code for r in bad] == [200, 200]
+    assert good.status_code == 429
+    assert Registration.objects.count() == 0
+
+
 def test_registration_posts_are_limited_per_phone(en_client, venue, settings):
     # given
     settings.ATTENDANCE_THROTTLES = {"register_phone": (1, 600)}
