@@ -286,21 +286,26 @@ class DoorScanView(DoorAPIView):
     def post(self, request):
         data = _valid(s.DoorScanSerializer, request.data)
         if is_remembered(request.auth):
-            try:
-                venue = _door_venue(self.doors, data["venue"])
-            except DoorError:  # perhaps a door given, or a venue renamed, since it was remembered
-                venue = None
-            if venue is not None:
-                try:
-                    return Response(_scan(
-                        venue=venue, data=data, user=request.user, with_counts=True,
-                        confirm=grant_read(request.auth, venue),
-                    ))
-                except ScanNotConfirmed:
-                    pass
+            answer = self._scan_remembered(request, data)
+            if answer is not None:
+                return Response(answer)
             self._authenticate_again(request)
         venue = _door_venue(self.doors, data["venue"])
         return Response(_scan(venue=venue, data=data, user=request.user, with_counts=True))
+
+    def _scan_remembered(self, request, data) -> dict | None:
+        """The scan, its remembered token confirmed in the scan's own locking read;
+        None, with nothing recorded, when the token no longer holds as remembered."""
+        try:
+            venue = _door_venue(self.doors, data["venue"])
+        except DoorError:  # perhaps a door given, or a venue renamed, since it was remembered
+            return None
+        try:
+            return _scan(
+                venue=venue, data=data, user=request.user, with_counts=True, confirm=grant_read(request.auth, venue)
+            )
+        except ScanNotConfirmed:
+            return None
 
     def _authenticate_again(self, request) -> None:
         """The remembered token no longer holds as it was: read it from the database
