@@ -63,7 +63,8 @@ def _forget(keys: list[str]) -> None:
                 _remembered.pop(key, None)
 
     forget()
-    transaction.on_commit(forget)
+    if connection.in_atomic_block:  # and again once it commits, past readers of the old rows
+        transaction.on_commit(forget)
 
 
 class CachedTokenAuthentication(TokenAuthentication):

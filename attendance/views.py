@@ -62,10 +62,6 @@ MADE_HERE_MAX_AGE = 400 * 24 * 3600
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _within_limit(request, scope: str, key: str) -> tuple[bool, int]:
-    return _within_limits([(scope, key)])
-
-
 def _attempt_within_limits(request, kind: str, phone: str | None) -> tuple[bool, int]:
     """Count an attempt ("register", "lookup") for the client's address and, once
     the form gave one, for its phone, in one round trip to the cache."""
@@ -213,7 +209,7 @@ def _registered(request, outcome) -> HttpResponse:
     # Someone typed a phone that is already registered. Showing that ticket would
     # let anyone who knows a number see (and cancel) its ticket, so the link goes
     # to the phone by SMS, as "Find my tickets" does, and at most as often.
-    allowed, _window = _within_limit(request, "lookup_phone", registration.phone)
+    allowed, _window = _within_limits([("lookup_phone", registration.phone)])
     if allowed:
         ticket_lookup_send(phone=registration.phone, language=get_language(), now=timezone.now())
     messages.info(

@@ -9,16 +9,11 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 
-def throttle_hit(scope: str, key: str, *, limit: int, window: int) -> bool:
-    """Count one attempt; True while `key` stays within `limit` per `window` seconds.
-    With the cache down, attempts are let through (and the log says so): citizens can
-    still register while Redis is restarted."""
-    return throttle_hits([(scope, key, limit, window)])[0]
-
-
 def throttle_hits(hits: list[tuple[str, str, int, int]]) -> list[bool]:
-    """`throttle_hit` for several (scope, key, limit, window) at once, such as a
-    request's address and the phone it names: one answer each, in order.
+    """Count one attempt for each (scope, key, limit, window), such as a request's
+    address and the phone it names: for each, True while its key stays within
+    `limit` per `window` seconds. With the cache down, attempts are let through
+    (and the log says so): citizens can still register while Redis is restarted.
 
     On Redis (django-redis) one round trip for all of them: for each, INCR and
     with it EXPIRE … NX, which sets the window's expiry on a new count only. They

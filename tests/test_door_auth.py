@@ -282,4 +282,4 @@ def test_with_the_cache_down_registration_is_not_refused_by_the_rate_limit(monke
     from common import throttle
 
     monkeypatch.setattr(throttle, "cache", BrokenCache())
-    assert all(throttle.throttle_hit("register_ip", "198.51.100.7", limit=1, window=600) for _ in range(3))
+    assert all(throttle.throttle_hits([("register_ip", "198.51.100.7", 1, 600)]) == [True] for _ in range(3))

@@ -5,7 +5,12 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from common.throttle import throttle_hit, throttle_hits
+from common.throttle import throttle_hits
+
+
+def throttle_hit(scope, key, *, limit, window):
+    (allowed,) = throttle_hits([(scope, key, limit, window)])
+    return allowed
 
 
 def test_attempts_within_the_limit_pass_and_the_next_is_refused():
