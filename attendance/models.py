@@ -56,8 +56,10 @@ class Registration(models.Model):
     HOLDS_SEATS = (Status.CONFIRMED, Status.PENDING)
     ACTIVE = (Status.CONFIRMED, Status.PENDING, Status.WAITING)
 
+    # Indexed by (occurrence, status, created_at) below.
     occurrence = models.ForeignKey(
-        "events.Occurrence", verbose_name=_("date"), on_delete=models.PROTECT, related_name="registrations"
+        "events.Occurrence", verbose_name=_("date"), on_delete=models.PROTECT, related_name="registrations",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.INDIVIDUAL)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
@@ -113,8 +115,9 @@ class Ticket(models.Model):
     """The door pass of a confirmed registration; a group has one ticket with a headcount."""
 
     registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="ticket")
-    secret = models.CharField(max_length=64, unique=True, default=new_ticket_secret, editable=False)
-    digest = SecretDigestField(max_length=64, unique=True, editable=False)
+    # Unique by the constraints below (an equality index only: never searched by prefix).
+    secret = models.CharField(max_length=64, default=new_ticket_secret, editable=False)
+    digest = SecretDigestField(max_length=64, editable=False)
     # How many people of the party have been admitted (the visits it counts).
     admitted = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,6 +125,10 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["secret"], name="ticket_secret_unique"),
+            models.UniqueConstraint(fields=["digest"], name="ticket_digest_unique"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} · {self.registration}"
@@ -144,12 +151,17 @@ class CheckIn(models.Model):
         WAITING = "waiting_list", _("On the waiting list")
         UNKNOWN = "unknown", _("Unknown ticket")
 
-    scan_id = models.CharField(max_length=64, unique=True, help_text=_("Client-generated id; a repeated upload is a no-op."))
-    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="checkins")
-    occurrence = models.ForeignKey(
-        "events.Occurrence", null=True, blank=True, on_delete=models.PROTECT, related_name="checkins"
+    # Every scan inserts a row, into every index of this table: each one is read by
+    # something. The scan id is unique by a constraint (equality, no LIKE index);
+    # ticket, date and venue are indexed by the pairs below, which lead with them.
+    scan_id = models.CharField(max_length=64, help_text=_("Client-generated id; a repeated upload is a no-op."))
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="checkins", db_index=False
     )
-    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="checkins")
+    occurrence = models.ForeignKey(
+        "events.Occurrence", null=True, blank=True, on_delete=models.PROTECT, related_name="checkins", db_index=False
+    )
+    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="checkins", db_index=False)
     result = models.CharField(max_length=20, choices=Result.choices)
     headcount = models.PositiveSmallIntegerField(default=0)
     scanned_at = models.DateTimeField(help_text=_("When the device scanned (its clock)."))
@@ -163,6 +175,7 @@ class CheckIn(models.Model):
         verbose_name = _("check-in")
         verbose_name_plural = _("check-ins")
         ordering = ["-scanned_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["scan_id"], name="checkin_scan_id_unique")]
         indexes = [
             models.Index(fields=["occurrence", "result"]),
             models.Index(fields=["venue", "scanned_at"]),
@@ -186,9 +199,10 @@ class WalkIn(models.Model):
         ELDERLY = "elderly", _("Elderly people")
 
     client_id = models.CharField(max_length=64, unique=True)
-    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="walkins")
+    # Indexed by the Meta indexes below.
+    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="walkins", db_index=False)
     occurrence = models.ForeignKey(
-        "events.Occurrence", null=True, blank=True, on_delete=models.PROTECT, related_name="walkins"
+        "events.Occurrence", null=True, blank=True, on_delete=models.PROTECT, related_name="walkins", db_index=False
     )
     day = models.DateField(_("day"), help_text=_("Local day at the venue."))
     count = models.PositiveSmallIntegerField(_("visitors"))
@@ -236,14 +250,16 @@ class VisitCount(VisitCounters):
     Visits = checked_in + walk_ins + manual.
     """
 
-    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_counts")
+    # venue and programme are indexed by the pairs below, which lead with them.
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_counts", db_index=False)
     day = models.DateField(help_text=_("Local day at the venue."))
     occurrence = models.ForeignKey(
         "events.Occurrence", null=True, blank=True, on_delete=models.CASCADE, related_name="visit_counts"
     )
     # Copied from the occurrence so totals by programme and category need no join.
     programme = models.ForeignKey(
-        "events.Programme", null=True, blank=True, on_delete=models.CASCADE, related_name="visit_counts"
+        "events.Programme", null=True, blank=True, on_delete=models.CASCADE, related_name="visit_counts",
+        db_index=False,
     )
     category = models.CharField(max_length=20, blank=True)
     audience = models.CharField(max_length=20, blank=True)
@@ -278,7 +294,8 @@ class VisitMonth(VisitCounters):
     same statement-pair as VisitCount, so year and province figures read a few
     thousand rows instead of every day of every venue."""
 
-    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_months")
+    # Indexed by the unique key and the covering index, which lead with it.
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="visit_months", db_index=False)
     month = models.DateField(help_text=_("First day of the month (local)."))
     category = models.CharField(max_length=20, blank=True)
     audience = models.CharField(max_length=20, blank=True)

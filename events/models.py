@@ -198,8 +198,10 @@ class Occurrence(models.Model):
     Registrations and check-ins point at these rows.
     """
 
-    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="occurrences")
-    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="occurrences")
+    # Indexed by the unique (programme, original start) and by (venue, start), which lead
+    # with them: a registration's seat count rewrites the row in every index.
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="occurrences", db_index=False)
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="occurrences", db_index=False)
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     original_start = models.DateTimeField(_("original start"))

@@ -47,11 +47,14 @@ class Message(models.Model):
     registration = models.ForeignKey(
         "attendance.Registration", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # occurrence and venue are indexed by the pairs in Meta, which lead with them.
     occurrence = models.ForeignKey(
-        "events.Occurrence", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "events.Occurrence", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
     )
     # Whose budget and log the message belongs to.
-    venue = models.ForeignKey("venues.Venue", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    venue = models.ForeignKey(
+        "venues.Venue", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
+    )
     encoding = models.CharField(max_length=8, blank=True)
     segments = models.PositiveSmallIntegerField(default=0)
     cost = models.DecimalField(_("estimated cost"), max_digits=10, decimal_places=4, default=0)
@@ -61,7 +64,7 @@ class Message(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    provider_id = models.CharField(max_length=64, blank=True)  # indexed in Meta: equality only, no LIKE index
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -73,6 +76,7 @@ class Message(models.Model):
             models.Index(fields=["status", "send_after"]),
             models.Index(fields=["venue", "created_at"]),
             models.Index(fields=["occurrence", "created_at"]),
+            models.Index(fields=["provider_id"], name="message_provider_id"),
         ]
 
     def __str__(self):
