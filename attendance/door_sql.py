@@ -18,7 +18,9 @@ and the scan's own record, an INSERT … RETURNING of every column as
 signals, nothing listens to check-ins). On PostgreSQL these are one statement
 (common.sql.execute_together), which can also read the door's live counters
 (common.sql.execute_together_reading), so a scan answers them without a round
-trip of their own.
+trip of their own. It is the scan's last statement and, in
+common.sql.atomic_committed_by_last_write, carries the COMMIT: the hot rows it
+updates (the day's and the month's totals) are released in the same round trip.
 """
 
 from django.db import connection
@@ -63,18 +65,19 @@ def admitted_statement(ticket: Ticket, count: int) -> Statement:
 
 
 def scan_record(checkin: CheckIn, *, ticket: Ticket | None = None, admitted: int = 0,
-                visits: list[Statement] = (), read: list[Statement] = ()) -> tuple | None:
+                visits: list[Statement] = (), read: list[Statement] = (), last: bool = False) -> tuple | None:
     """Write a scan: `admitted` more people on its (locked) ticket, the visit totals'
     statements (attendance.totals.visits_statements), and its record, last for its
     id; one statement on PostgreSQL. `checkin` gets its id, `ticket` its new count.
 
     With `read` (scalar expressions, such as attendance.selectors.day_counts_read),
     they are evaluated in the same round trip on the database as it was just
-    before this write, and their values are returned."""
+    before this write, and their values are returned. `last`: the transaction's
+    last write, which carries its COMMIT in common.sql.atomic_committed_by_last_write."""
     statements = [admitted_statement(ticket, admitted)] if admitted else []
     statements += visits
     statements.append(insert_statement(checkin))
-    row, values = execute_together_reading(statements, read)
+    row, values = execute_together_reading(statements, read, last=last)
     inserted(checkin, row[0])
     if admitted:
         ticket.admitted += admitted

@@ -33,7 +33,7 @@ from attendance.totals import local_day, visits_add, visits_statements
 from common.errors import DomainError
 from common.phone import phone_normalise
 from common.rows import InsertIf, insert_together
-from common.sql import Statement, read_together
+from common.sql import Statement, atomic_committed_by_last_write, read_together
 from events.models import Occurrence, Programme
 from notifications.models import Message
 from notifications.services import (
@@ -599,7 +599,8 @@ def ticket_redeem(
     read that must be true for the scan to be judged and recorded, read with the
     ticket's lock (the caller's check that it may still act, such as
     attendance.door_auth.grant_read); when false, ScanNotConfirmed is raised and
-    nothing is recorded.
+    nothing is recorded. The scan's record is its transaction's last write and
+    carries the COMMIT (common.sql.atomic_committed_by_last_write).
     """
     now = now or timezone.now()
     today = local_day(now)
@@ -613,7 +614,7 @@ def ticket_redeem(
     # unique scan_id, everything the attempt changed rolls back with it, and the
     # first answer is given again. Fresh scans, the common case, save a query.
     try:
-        with transaction.atomic():
+        with atomic_committed_by_last_write():
             ticket = _lock_ticket(code, confirm)
             _check_occurrence_at(venue, occurrence_id, ticket)
             if ticket is None:
@@ -621,7 +622,7 @@ def ticket_redeem(
                     scan_id=scan_id, venue=venue, occurrence_id=occurrence_id, result=CheckIn.Result.UNKNOWN,
                     scanned_at=scanned_at, offline=offline, device=device, user=user,
                 )
-                values = scan_record(checkin, read=read)
+                values = scan_record(checkin, read=read, last=True)
                 return ScanOutcome(checkin.result, checkin, None, _details(None, checkin), _door_counts(values))
             result = _validate(ticket, venue=venue, occurrence_id=occurrence_id, at=at)
             admit, new_visitors = 0, False
@@ -643,7 +644,9 @@ def ticket_redeem(
                 visits = visits_statements(
                     venue_id=venue.pk, day=local_day(scanned_at), occurrence=occurrence, checked_in=admit
                 )
-            values = scan_record(checkin, ticket=ticket, admitted=admit if new_visitors else 0, visits=visits, read=read)
+            values = scan_record(
+                checkin, ticket=ticket, admitted=admit if new_visitors else 0, visits=visits, read=read, last=True
+            )
             # The counters were read just before this write: add what it wrote.
             counts = _door_counts(values, checked_in=admit if visits and local_day(scanned_at) == today else 0)
     except IntegrityError:

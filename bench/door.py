@@ -551,6 +551,13 @@ def _query_kind(sql: str) -> str:
     return f"{verb} {table}"
 
 
+def _committed(db) -> bool:
+    """No transaction open any more on `db`'s connection (PostgreSQL, psycopg 3)."""
+    from psycopg.pq import TransactionStatus
+
+    return db.connection.info.transaction_status == TransactionStatus.IDLE
+
+
 class Breakdown:
     """Per request: wall time in-process (Django test client, same database,
     same settings, no HTTP), time in SQL, and the queries by kind."""
@@ -571,7 +578,12 @@ class Breakdown:
         try:
             return execute(sql, params, many, context)
         finally:
-            self.kinds[_query_kind(sql)].append(time.perf_counter() - started)
+            ended = time.perf_counter()
+            self.kinds[_query_kind(sql)].append(ended - started)
+            if self._locked_at is not None and _committed(context["connection"]):
+                # A last write that carried the COMMIT (common.sql.atomic_committed_by_last_write).
+                self.lock_holds.append(ended - self._locked_at)
+                self._locked_at = None
 
     def measure(self, send, items, warmups: int = 5) -> "Breakdown":
         """Time `send` over `items`, the first `warmups` untimed (the first
@@ -1088,8 +1100,9 @@ def report(args, data: Data, server: Gunicorn, runs: dict, db: dict, parts: list
         "### Where the time goes (in-process, one request at a time, same database)",
         "",
         "Each request through Django's test client (no HTTP, no gunicorn, no concurrency). SQL time is measured "
-        "around each statement by the client (so it includes the round trip); COMMIT is not a statement here and "
-        "falls in the remainder.",
+        "around each statement by the client (so it includes the round trip); a COMMIT of its own is not a "
+        "statement here and falls in the remainder, while a scan's last write carries its COMMIT in the same "
+        "round trip (common.sql.atomic_committed_by_last_write), so that statement's time includes it.",
         "",
     ]
     for part in parts:
