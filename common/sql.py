@@ -81,16 +81,14 @@ def _commit_in_the_same_trip(execute, sql, params, many, context):
 
 
 def _execute(cursor, sql: str, params: list, last: bool) -> None:
-    """cursor.execute, carrying the COMMIT when `last` may (atomic_committed_by_last_write)."""
-    if not (last and getattr(connection, _LAST_WRITE, None) == "ready"):
+    """cursor.execute, carrying the COMMIT when `last` may (atomic_committed_by_last_write):
+    not in a savepoint opened since, nor after a failure inside the block."""
+    if last and getattr(connection, _LAST_WRITE, None) == "ready" and _outermost() and not connection.needs_rollback:
+        with connection.execute_wrapper(_commit_in_the_same_trip):
+            cursor.execute(sql, params)
+        setattr(connection, _LAST_WRITE, "committed")
+    else:
         cursor.execute(sql, params)
-        return
-    if not _outermost() or connection.needs_rollback:  # a savepoint opened since, or a failure inside
-        cursor.execute(sql, params)
-        return
-    with connection.execute_wrapper(_commit_in_the_same_trip):
-        cursor.execute(sql, params)
-    setattr(connection, _LAST_WRITE, "committed")
 
 
 def execute_together(statements: list[Statement], *, last: bool = False) -> tuple | None:
