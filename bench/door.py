@@ -58,6 +58,7 @@ from pathlib import Path
 
 from bench import loadgen
 from bench.reminders import redis_flush, redis_unreachable
+from common.sql import transaction_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -551,13 +552,6 @@ def _query_kind(sql: str) -> str:
     return f"{verb} {table}"
 
 
-def _committed(db) -> bool:
-    """No transaction open any more on `db`'s connection (PostgreSQL, psycopg 3)."""
-    from psycopg.pq import TransactionStatus
-
-    return db.connection.info.transaction_status == TransactionStatus.IDLE
-
-
 class Breakdown:
     """Per request: wall time in-process (Django test client, same database,
     same settings, no HTTP), time in SQL, and the queries by kind."""
@@ -580,7 +574,7 @@ class Breakdown:
         finally:
             ended = time.perf_counter()
             self.kinds[_query_kind(sql)].append(ended - started)
-            if self._locked_at is not None and _committed(context["connection"]):
+            if self._locked_at is not None and transaction_idle(context["connection"]):
                 # A last write that carried the COMMIT (common.sql.atomic_committed_by_last_write).
                 self.lock_holds.append(ended - self._locked_at)
                 self._locked_at = None

@@ -37,10 +37,10 @@ def atomic_committed_by_last_write():
     PostgreSQL with psycopg 3, this is plain `transaction.atomic()`."""
     with transaction.atomic():
         previous = getattr(connection, _LAST_WRITE, None)
-        setattr(connection, _LAST_WRITE, "ready" if _outermost() and _pipelines() else None)
+        setattr(connection, _LAST_WRITE, "ready" if _pipelines() else None)  # outermost: checked at the write
         try:
             yield
-            if getattr(connection, _LAST_WRITE) == "committed" and not _idle():
+            if getattr(connection, _LAST_WRITE) == "committed" and not transaction_idle(connection):
                 raise TransactionManagementError(
                     "A statement ran after the write that committed the transaction "
                     "(common.sql.atomic_committed_by_last_write)."
@@ -55,6 +55,8 @@ def _outermost() -> bool:
 
 @cache
 def _pipelines() -> bool:
+    if connection.vendor != "postgresql":
+        return False
     try:
         import psycopg
     except ImportError:  # psycopg2: no pipeline mode
@@ -62,10 +64,12 @@ def _pipelines() -> bool:
     return isinstance(connection.connection, psycopg.Connection) and psycopg.Pipeline.is_supported()
 
 
-def _idle() -> bool:
+def transaction_idle(db) -> bool:
+    """No transaction open on the connection of `db` (a Django connection on
+    PostgreSQL with psycopg 3): committed or rolled back, or none begun."""
     from psycopg.pq import TransactionStatus
 
-    return connection.connection.info.transaction_status == TransactionStatus.IDLE
+    return db.connection.info.transaction_status == TransactionStatus.IDLE
 
 
 def _commit_in_the_same_trip(execute, sql, params, many, context):
